@@ -1,0 +1,7 @@
+#include "bindings/bindings.hpp"
+
+namespace tunecore::bindings {
+
+void bind_samplers(pybind11::module_& m) { (void)m; }
+
+}  // namespace tunecore::bindings
