@@ -16,8 +16,10 @@ from __future__ import annotations
 import csv
 import math
 import os
+import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -247,10 +249,10 @@ def load_npz(
     where = f"NPZ file {str(p)!r}"
     try:
         archive = np.load(p, allow_pickle=False)
-    except Exception as exc:  # numpy raises several types for a damaged archive
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{where} cannot be read as an .npz archive: {exc}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{where} is a single array, not an .npz archive")
+        raise ValueError(f"{where} is a single array, not an .npz archive")  # noqa: TRY004
 
     with archive:
         for key, argument in ((x_key, "x_key"), (y_key, "y_key")):
