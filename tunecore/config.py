@@ -228,12 +228,17 @@ TRAIN_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "threads": lambda k, v: _int(k, v, low=1),
 }
 
+#: train() keywords that take no numbers and ints: neither has a 'float' dimension.
+CATEGORICAL_KEYWORDS = ("activation", "loss", "optimizer", "lr_decay", "batch_norm")
+INT_KEYWORDS = ("hidden", "batch_size", "epochs", "decay_steps", "n_classes", "threads")
+
 #: Names a space may tune besides train()'s keywords: the MLP objective builds ``hidden`` from
 #: ``units`` (width of every hidden layer) and ``layers`` (how many).
 EXTRA_DIMENSIONS: dict[str, Callable[[str, Any], Any]] = {
     "units": lambda k, v: _int(k, v, low=1),
     "layers": lambda k, v: _int(k, v, low=0),
 }
+INT_KEYWORDS += tuple(EXTRA_DIMENSIONS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -734,15 +739,19 @@ def _parse_dimension(
             out["default"] = spec["default"]
         return out
 
-    # float or int: both bounds must be legal values of the keyword, low < high
+    # float or int: the keyword must take numbers (ints for an int keyword), both bounds must be
+    # legal values of it, and low < high
+    name = key.rsplit(".", 1)[-1]
+    if name in CATEGORICAL_KEYWORDS:
+        raise _fail(f"{key}.type", f"'choice' or 'fixed' for {name}", kind)
+    if kind == "float" and name in INT_KEYWORDS:
+        raise _fail(f"{key}.type", f"'int', 'choice' or 'fixed' for {name}", kind)
     if kind == "int":
         for bound in ("low", "high"):
             if not _is_int(spec[bound]):
                 raise _fail(f"{key}.{bound}", "an int", spec[bound])
     for bound in ("low", "high"):
         out[bound] = check(f"{key}.{bound}", spec[bound])
-        if not _is_number(out[bound]):
-            raise _fail(f"{key}.type", "'choice' or 'fixed' for this keyword", kind)
     if not out["low"] < out["high"]:
         raise ConfigError(
             f"{key}.low must be < {key}.high, got {out['low']!r} and {out['high']!r}"
