@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import numpy as np
 from sklearn.datasets import load_wine
 
 data = load_wine()
@@ -11,6 +10,7 @@ names = [n.replace("/", "_") for n in data.feature_names]
 path = Path(__file__).resolve().parent / "wine.csv"
 with open(path, "w") as fh:
     fh.write(",".join([*names, "cultivar"]) + "\n")
-    for row, label in zip(X, data.target):
-        fh.write(",".join(f"{v:.6g}" for v in row) + f",{label}\n")
+    fh.writelines(
+        ",".join(f"{v:.6g}" for v in row) + f",{label}\n" for row, label in zip(X, data.target)
+    )
 print(f"wrote {path} ({len(X)} rows)")
