@@ -1,0 +1,616 @@
+"""The ``tunecore`` command: ``demo``, ``run`` and ``report``.
+
+``tunecore demo`` runs a tier-budget study of an MLP on scikit-learn's digits and says what it
+learned; ``tunecore run study.toml`` runs the study a TOML config describes (see
+:mod:`tunecore.config`); ``tunecore report tunecore.db`` prints tables and writes plots of a
+stored study.
+
+A mistake in what the user gave (a bad config, a missing file, a value out of range) ends the
+command with one line ``tunecore: error: ...`` on stderr and exit status 2; Ctrl-C ends it
+with status 130. ``--traceback`` shows the full Python traceback instead, for bug reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sqlite3
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunecore import __version__
+from tunecore.config import ConfigError, StudyConfig, load_config
+
+logger = logging.getLogger("tunecore.cli")
+
+#: Exit status for a mistake in the user's input (argparse uses the same).
+EXIT_USAGE = 2
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+#: The demo's fixed training settings; the tiers tune the rest.
+DEMO_TRAIN = {"epochs": 20, "activation": "relu", "optimizer": "adam"}
+#: Fraction of the demo's budget kept for the final retraining and the report.
+DEMO_RESERVE = 0.08
+
+
+# --------------------------------------------------------------------------------------------
+# argument parsing
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int >= 0, got {text!r}") from None
+    if not 0 <= value <= 2**63 - 1:
+        raise argparse.ArgumentTypeError(f"must be an int in [0, 2**63 - 1], got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of the ``tunecore`` command."""
+    parser = argparse.ArgumentParser(
+        prog="tunecore",
+        description="Hyperparameter studies of neural networks on a fast C++ MLP core.",
+    )
+    parser.add_argument("--version", action="version", version=f"tunecore {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log progress to stderr (-vv for debug messages)",
+    )
+    common.add_argument(
+        "--traceback",
+        action="store_true",
+        help="show the Python traceback of an error instead of one line",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="tier-budget study of an MLP on scikit-learn's digits",
+        description="Run a tier-budget study of an MLP on scikit-learn's digits (train / "
+        "validation / test split), print each tier's best values, the best configuration, "
+        "its accuracy on the held-out test set and the importance of each hyperparameter, "
+        "and write the SQLite file and the plots.",
+    )
+    demo.add_argument(
+        "--budget",
+        type=_positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="wall-clock budget of the whole demo in seconds (default 60)",
+    )
+    demo.add_argument(
+        "--db",
+        default="tunecore.db",
+        metavar="PATH",
+        help="SQLite file the study is written to (default tunecore.db)",
+    )
+    demo.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        metavar="N",
+        help="seed of the split and the study (default 0)",
+    )
+    demo.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="folder for the plots (default: tunecore_out next to the db)",
+    )
+    demo.add_argument("--no-plots", action="store_true", help="write no plots")
+    demo.add_argument("--no-progress", action="store_true", help="show no progress bar")
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run a study from a TOML config",
+        description="Run the study a TOML config describes (tables [study], [data], "
+        "[space], [strategy], [budget], [train]; see examples/).",
+    )
+    run.add_argument("config", metavar="STUDY.TOML", help="the study config")
+    run.add_argument(
+        "--db",
+        default=None,
+        metavar="PATH",
+        help="SQLite file, instead of the config's study.storage",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the stored study of the same name instead of refusing",
+    )
+    run.add_argument(
+        "--n-jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="trials run at once (default 1)",
+    )
+    run.add_argument("--out", default=None, metavar="DIR", help="also write the plots to DIR")
+    run.add_argument("--no-progress", action="store_true", help="show no progress bar")
+    run.set_defaults(func=cmd_run)
+
+    report = sub.add_parser(
+        "report",
+        parents=[common],
+        help="tables and plots from a stored study",
+        description="Print the best trial, the top-k table and the importance of each "
+        "hyperparameter of a stored study, and write its plots. With several studies in the "
+        "file and none named, list them.",
+    )
+    report.add_argument("db", metavar="DB", help="the SQLite file")
+    report.add_argument("--study", default=None, metavar="NAME", help="the study to report")
+    report.add_argument("--out", default=None, metavar="DIR", help="write the plots to DIR")
+    report.add_argument(
+        "--top",
+        type=_positive_int,
+        default=10,
+        metavar="K",
+        help="rows of the top-k table (default 10)",
+    )
+    report.set_defaults(func=cmd_report)
+    return parser
+
+
+# --------------------------------------------------------------------------------------------
+# entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``tunecore`` command with ``argv`` (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 for a mistake in the input, 130 after Ctrl-C.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+
+    handler = _attach_log_handler(args.verbose)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        if args.traceback:
+            raise
+        print("tunecore: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, OSError, sqlite3.DatabaseError) as exc:
+        # ConfigError is a ValueError; FileNotFoundError and PermissionError are OSErrors.
+        if args.traceback:
+            raise
+        print(f"tunecore: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except ImportError as exc:
+        # A missing optional dependency is the environment's fault, not the input's.
+        if args.traceback:
+            raise
+        print(
+            f"tunecore: error: {_one_line(exc)} (pip install 'tunecore[study]')", file=sys.stderr
+        )
+        return 1
+    finally:
+        logging.getLogger("tunecore").removeHandler(handler)
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename!r}"
+    elif isinstance(exc, sqlite3.DatabaseError):
+        text = f"database error: {exc}"
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _attach_log_handler(verbose: int) -> logging.Handler:
+    """Send the ``tunecore`` logger's records to stderr; only the command does this."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("tunecore: %(message)s"))
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler.setLevel(level)
+    package_logger = logging.getLogger("tunecore")
+    package_logger.addHandler(handler)
+    if package_logger.level == logging.NOTSET or package_logger.level > level:
+        package_logger.setLevel(level)
+    return handler
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# shared helpers
+
+
+def _fmt(value: Any) -> str:
+    """A hyperparameter value or metric for a table: 4 significant digits for floats."""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_fmt(v) for v in value) + "]"
+    return str(value)
+
+
+def _fmt_params(params: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in params.items())
+
+
+def _default_out(db: str) -> Path:
+    if db == ":memory:":
+        return Path("tunecore_out")
+    p = Path(db)
+    return p.parent / f"{p.stem}_out" if p.stem != "tunecore" else p.parent / "tunecore_out"
+
+
+def _fresh_name(storage: str, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever the file does not hold yet."""
+    from tunecore.storage import Storage
+
+    if storage == ":memory:":
+        return base
+    with Storage(storage) as st:
+        names = set(st.study_names())
+    if base not in names:
+        return base
+    k = 2
+    while f"{base}-{k}" in names:
+        k += 1
+    return f"{base}-{k}"
+
+
+def _check_db_parent(path: str) -> None:
+    if path == ":memory:":
+        return
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise FileNotFoundError(f"the folder of the database {path!r} does not exist")
+
+
+def _retrain_and_score(
+    train_kwargs: Mapping[str, Any],
+    X_fit: np.ndarray,
+    y_fit: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    seed: int,
+) -> float:
+    """Train once with ``train_kwargs`` on the fit data and return the test score."""
+    from tunecore.training import train
+
+    kwargs = dict(train_kwargs)
+    kwargs["seed"] = seed
+    result = train(X_fit, y_fit, **kwargs)
+    return float(result.model.score(X_test, y_test))
+
+
+def _print_best(trial: Any, metric: str) -> None:
+    _say(f"best configuration (trial {trial.number}, {metric} {_fmt(trial.value)}):")
+    width = max((len(k) for k in trial.params), default=0)
+    for key, value in trial.params.items():
+        _say(f"  {key:<{width}}  {_fmt(value)}")
+    others = {k: v for k, v in dict(trial.metrics).items() if k != metric}
+    if others:
+        _say("  metrics: " + ", ".join(f"{k}={_fmt(v)}" for k, v in others.items()))
+
+
+def _write_plots(study: Any, out: Path) -> list[Path]:
+    """Write every plot of ``study`` into ``out``; return the files written."""
+    try:
+        from tunecore import plots
+    except ImportError as exc:
+        logger.warning("no plots: %s", exc)
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    written = plots.plot_study(study, out)
+    return [Path(p) for p in written]
+
+
+def _print_tables(study: Any, top: int, tier_order: Sequence[str] | None = None) -> None:
+    from tunecore import report
+
+    trials = study.trials
+    done = [t for t in trials if t.ok]
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t.status] = counts.get(t.status, 0) + 1
+    _say(
+        f"study {study.name!r}: {len(trials)} trials ("
+        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        + f"), {study.direction}"
+    )
+    if not done:
+        _say("no trial completed, so there is no best configuration")
+        return
+    _say()
+    _print_best(study.best_trial, _metric_name(study))
+    _say()
+    _say(f"top {min(top, len(done))} trials:")
+    _say(report.format_table(report.top_k(trials, top, study.direction)))
+    _say()
+    _print_importance(study, tier_order)
+
+
+def _print_importance(study: Any, tier_order: Sequence[str] | None = None) -> None:
+    from tunecore import report
+
+    try:
+        imp = report.importance(study.trials, study.space)
+    except ValueError as exc:
+        _say(f"importance: not computed ({exc})")
+        return
+    _say("importance (share of the variance of the value, functional ANOVA on a random forest):")
+    _say(
+        report.format_importance(imp, tier_order)
+        if tier_order is not None
+        else report.format_importance(imp)
+    )
+
+
+def _metric_name(study: Any) -> str:
+    objective = getattr(study, "objective", None)
+    return str(getattr(objective, "metric", "value"))
+
+
+# --------------------------------------------------------------------------------------------
+# tunecore demo
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the digits demo; see :func:`build_parser` for the options."""
+    from tunecore import datasets
+    from tunecore.objectives import MLPObjective
+    from tunecore.strategies import TierBudget, default_tiers
+    from tunecore.study import Budget, Study
+
+    start = time.perf_counter()
+    _check_db_parent(args.db)
+    out = Path(args.out) if args.out is not None else _default_out(args.db)
+
+    X, y = datasets.load_digits()
+    parts = datasets.split(X, y, test_fraction=0.2, val_fraction=0.2, seed=args.seed)
+    study_seconds = args.budget * (1.0 - DEMO_RESERVE)
+    name = _fresh_name(args.db, "demo")
+    _say(
+        f"tunecore demo: tier-budget study of an MLP on digits ({len(parts.y_train)} train, "
+        f"{len(parts.y_val)} validation, {len(parts.y_test)} test samples)"
+    )
+    _say(f"budget {args.budget:g} s, seed {args.seed}, study {name!r} in {args.db}")
+    _say()
+
+    objective = MLPObjective(
+        parts.X_train,
+        parts.y_train,
+        X_val=parts.X_val,
+        y_val=parts.y_val,
+        metric="val_loss",
+        base=DEMO_TRAIN,
+    )
+    tiers = default_tiers()
+    budget = Budget(seconds=study_seconds)
+    strategy = TierBudget(tiers, budget=budget)
+    study = Study.create(
+        name,
+        objective,
+        strategy,
+        storage=args.db,
+        direction="minimize",
+        seed=args.seed,
+        budget=budget,
+    )
+    study.run(progress=not args.no_progress)
+
+    _print_tier_bests(study, tiers)
+    best = study.best_trial
+    if best is None:
+        raise RuntimeError("the demo study finished without a completed trial")
+    _print_best(best, "val_loss")
+    fit_X = np.concatenate([parts.X_train, parts.X_val])
+    fit_y = np.concatenate([parts.y_train, parts.y_val])
+    accuracy = _retrain_and_score(
+        objective.train_kwargs(best.params),
+        fit_X,
+        fit_y,
+        parts.X_test,
+        parts.y_test,
+        seed=best.seed,
+    )
+    _say(
+        f"test accuracy: {accuracy:.4f} (best configuration retrained on train + validation, "
+        f"scored on {len(parts.y_test)} held-out samples)"
+    )
+    _say()
+    _print_importance(study, [tier.name for tier in tiers])
+    _say()
+    if not args.no_plots:
+        written = _write_plots(study, out)
+        if written:
+            _say(f"plots: {len(written)} PNG files in {out}")
+    _say(f"study stored in {args.db} (tunecore report {args.db} --study {name})")
+    _say(f"wall time {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _print_tier_bests(study: Any, tiers: Sequence[Any]) -> None:
+    for index, tier in enumerate(tiers):
+        trials = [t for t in study.trials if t.tier == index and t.ok]
+        if not trials:
+            _say(f"tier {index + 1} ({tier.name}): no completed trial")
+            continue
+        pick = min if study.direction == "minimize" else max
+        best = pick(trials, key=lambda t: t.value)
+        names = list(tier.space.names)
+        shown = {k: best.params[k] for k in names if k in best.params}
+        _say(
+            f"tier {index + 1} ({tier.name}): {len(trials)} trials, best {_fmt(best.value)} "
+            f"with {_fmt_params(shown)}"
+        )
+    _say()
+
+
+# --------------------------------------------------------------------------------------------
+# tunecore run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the study of a TOML config."""
+    config = load_config(args.config)
+    storage = args.db if args.db is not None else config.storage
+    _check_db_parent(storage)
+    study, parts = _build_study(config, storage, resume=args.resume)
+    _say(f"tunecore run: study {study.name!r} ({config.strategy.kind}) in {storage}")
+    study.run(n_jobs=args.n_jobs, progress=not args.no_progress)
+    _say()
+    _print_tables(study, top=5)
+    best = study.best_trial
+    if best is not None and len(parts.y_test) and getattr(study.objective, "train_kwargs", None):
+        fit_X = np.concatenate([parts.X_train, parts.X_val])
+        fit_y = np.concatenate([parts.y_train, parts.y_val])
+        score = _retrain_and_score(
+            study.objective.train_kwargs(best.params),
+            fit_X,
+            fit_y,
+            parts.X_test,
+            parts.y_test,
+            seed=best.seed,
+        )
+        kind = "accuracy" if np.issubdtype(parts.y_test.dtype, np.integer) else "R^2"
+        _say()
+        _say(
+            f"test {kind}: {score:.4f} (best configuration retrained on train + validation, "
+            f"scored on {len(parts.y_test)} held-out samples)"
+        )
+    if args.out is not None:
+        written = _write_plots(study, Path(args.out))
+        _say(f"plots: {len(written)} PNG files in {args.out}")
+    return 0
+
+
+def _build_study(config: StudyConfig, storage: str, *, resume: bool) -> tuple[Any, Any]:
+    from tunecore import datasets
+
+    # The data first: a bad file is the user's most likely mistake, and the cheapest to report.
+    X, y = config.data.load()
+    parts = datasets.split(
+        X,
+        y,
+        test_fraction=config.data.test_fraction,
+        val_fraction=config.data.val_fraction,
+        seed=config.seed,
+    )
+
+    from tunecore.objectives import MLPObjective
+    from tunecore.storage import Storage
+    from tunecore.study import Study
+
+    objective = MLPObjective(
+        parts.X_train,
+        parts.y_train,
+        X_val=parts.X_val,
+        y_val=parts.y_val,
+        metric=config.metric,
+        base=config.train,
+    )
+
+    exists = False
+    if storage != ":memory:" and Path(storage).exists():
+        with Storage(storage) as st:
+            exists = config.name in st.study_names()
+    if exists and not resume:
+        raise ConfigError(
+            f"{config.source}: study.name {config.name!r} already exists in {storage}; "
+            "pass --resume to continue it, or choose another study.name"
+        )
+    if exists:
+        return Study.load(storage, config.name, objective=objective), parts
+
+    space = config.build_space()
+    strategy = config.build_strategy(space)
+    study = Study.create(
+        config.name,
+        objective,
+        strategy,
+        storage=storage,
+        direction=config.direction,
+        seed=config.seed,
+        budget=config.budget_object(),
+    )
+    return study, parts
+
+
+# --------------------------------------------------------------------------------------------
+# tunecore report
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print the tables of a stored study and write its plots."""
+    if not Path(args.db).is_file():
+        raise FileNotFoundError(f"database file {args.db!r} does not exist")
+
+    from tunecore.storage import Storage
+    from tunecore.study import Study
+
+    with Storage(args.db) as st:
+        names = st.study_names()
+    if not names:
+        raise ValueError(f"database file {args.db!r} holds no study")
+    name = args.study
+    if name is None:
+        if len(names) > 1:
+            _say(f"{args.db} holds {len(names)} studies; name one with --study NAME:")
+            for n in names:
+                _say(f"  {n}")
+            return 0
+        name = names[0]
+    elif name not in names:
+        raise ValueError(
+            f"--study must be one of {', '.join(map(repr, names))} in {args.db}, got {name!r}"
+        )
+
+    study = Study.load(args.db, name)
+    _print_tables(study, top=args.top)
+    if args.out is not None:
+        written = _write_plots(study, Path(args.out))
+        _say()
+        _say(f"plots: {len(written)} PNG files in {args.out}")
+    return 0
