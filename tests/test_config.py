@@ -227,3 +227,15 @@ def test_examples_parse():
     for path in found:
         cfg = load_config(path)
         assert cfg.strategy.kind in ("grid", "random", "coarse_to_fine", "tiers")
+
+
+def test_build_space_makes_the_dimensions():
+    from tunecore.space import Choice, Fixed, Float, Int
+
+    space = parse_config(BASE).build_space()
+    assert tuple(space.names) == ("lr", "batch_size", "activation", "epochs")
+    dims = space.dimensions
+    assert dims["lr"] == Float(1e-4, 1.0, scale="log")
+    assert dims["batch_size"] == Int(16, 256, log=True)
+    assert dims["activation"] == Choice(["relu", "tanh"])
+    assert dims["epochs"] == Fixed(5)
