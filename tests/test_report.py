@@ -216,6 +216,9 @@ def test_importance_errors():
     more = few + [Trial(5, {"y": 0.5}, "complete", value=1.0)]
     with pytest.raises(ValueError, match=r"dimension 'x': missing from params"):
         importance(more, space)
+    # with a default, a missing value is the default
+    with_default = Space({"x": Float(0.0, 1.0, default=0.5)})
+    assert importance(more, with_default)["x"] > 0.5
     with pytest.raises(ValueError, match=r"n_trees must be >= 1, got 0"):
         importance(few, space, n_trees=0)
 

@@ -309,7 +309,8 @@ def importance(
     trials : list of Trial
         The study's trials; only complete ones (``Trial.ok``) count, and at least
         :data:`MIN_TRIALS` (5) must be complete. Each needs a value for every sampled
-        dimension of ``space``; values outside a dimension are clipped to it.
+        dimension of ``space`` (a missing one is taken at the dimension's default when it
+        has one); values outside a dimension are clipped to it.
     space : Space
         The space the trials were drawn from (for coarse-to-fine, the original one).
     seed : int
@@ -376,7 +377,9 @@ def importance(
         ) from exc
 
     result = {name: 0.0 for name in space.names}
-    X = space.to_unit([t.params for t in done], clip=True)
+    # a trial that lacks a parameter ran it at its default (e.g. a later tier of a tier study)
+    defaults = space.defaults
+    X = space.to_unit([{**defaults, **t.params} for t in done], clip=True)
     y = np.array([t.value for t in done], dtype=np.float64)
     varying = [j for j in range(X.shape[1]) if np.ptp(X[:, j]) > 0]
     if not varying or np.ptp(y) == 0:
