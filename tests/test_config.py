@@ -154,6 +154,10 @@ def test_strategy_specific_requirements():
     with pytest.raises(ConfigError, match=r"^strategy\.shares must be numbers that sum to 1"):
         parse_config(tiers)
     tiers["strategy"] = {"kind": "tiers"}
+    with pytest.raises(ConfigError, match=r"^\[budget\] must set exactly one of trials, epochs"):
+        parse_config(tiers)
+    tiers["budget"] = {"seconds": 5}
+    assert parse_config(tiers).budget.seconds == 5.0
     tiers["space"] = BASE["space"]
     with pytest.raises(ConfigError, match=r"^\[space\] must be omitted when strategy\.kind"):
         parse_config(tiers)

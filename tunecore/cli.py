@@ -36,8 +36,11 @@ EXIT_INTERRUPTED = 130
 
 #: The demo's fixed training settings; the tiers tune the rest.
 DEMO_TRAIN = {"epochs": 20, "activation": "relu", "optimizer": "adam"}
-#: Fraction of the demo's budget kept for the final retraining and the report.
-DEMO_RESERVE = 0.08
+#: Seconds of the demo's budget kept for what follows the study (retraining the best
+#: configuration, the importance forest, the plots: about 5 s on two busy cores) ...
+DEMO_RESERVE_S = 6.0
+#: ... but never more than this fraction of the budget.
+DEMO_RESERVE_MAX = 0.25
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,21 +310,25 @@ def _check_db_parent(path: str) -> None:
         raise FileNotFoundError(f"the folder of the database {path!r} does not exist")
 
 
-def _retrain_and_score(
-    train_kwargs: Mapping[str, Any],
-    X_fit: np.ndarray,
-    y_fit: np.ndarray,
-    X_test: np.ndarray,
-    y_test: np.ndarray,
-    seed: int,
-) -> float:
-    """Train once with ``train_kwargs`` on the fit data and return the test score."""
+def _retrain_and_score(objective: Any, trial: Any, parts: Any) -> float:
+    """Train the trial's configuration on train + validation; return its test score.
+
+    The configuration is the objective's own (its fixed keywords, then the trial's params,
+    then the trial's seed), so the retrained network differs from the trial's only by the
+    extra data it sees.
+    """
     from tunecore.training import train
 
-    kwargs = dict(train_kwargs)
-    kwargs["seed"] = seed
-    result = train(X_fit, y_fit, **kwargs)
-    return float(result.model.score(X_test, y_test))
+    config = objective.config(trial.params, trial.seed)
+    X_fit = np.concatenate([parts.X_train, parts.X_val])
+    y_fit = np.concatenate([parts.y_train, parts.y_val])
+    result = train(X_fit, y_fit, **config)
+    if result.status != "ok":
+        raise RuntimeError(
+            f"retraining the best configuration (trial {trial.number}) on train + validation "
+            f"diverged at epoch {result.diverged_epoch}"
+        )
+    return float(result.model.score(parts.X_test, parts.y_test))
 
 
 def _print_best(trial: Any, metric: str) -> None:
@@ -336,17 +343,57 @@ def _print_best(trial: Any, metric: str) -> None:
 
 def _write_plots(study: Any, out: Path) -> list[Path]:
     """Write every plot of ``study`` into ``out``; return the files written."""
-    try:
-        from tunecore import plots
-    except ImportError as exc:
-        logger.warning("no plots: %s", exc)
-        return []
+    from tunecore import plots
+
     out.mkdir(parents=True, exist_ok=True)
-    written = plots.plot_study(study, out)
+    return [Path(p) for p in plots.plot_study(study, out)]
+
+
+def _write_demo_plots(study: Any, importance: Mapping[str, float] | None, out: Path) -> list[Path]:
+    """The demo's plots, reusing the importance already computed (the forest is the slow
+    part); the tier timeline is drawn in seconds, the demo's budget unit."""
+    from tunecore import plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    trials = study.trials
+    written = [
+        plots.plot_values(trials, study.space, out / "values.png", study.direction),
+        plots.plot_history(trials, out / "history.png", study.direction),
+    ]
+    if importance:
+        written.append(plots.plot_importance(importance, out / "importance.png"))
+    timeline = _seconds_timeline(study)
+    if timeline:
+        written.append(plots.plot_tiers(timeline, out / "tiers.png", unit="seconds"))
     return [Path(p) for p in written]
 
 
-def _print_tables(study: Any, top: int, tier_order: Sequence[str] | None = None) -> None:
+def _seconds_timeline(study: Any) -> list[dict[str, Any]]:
+    """The tier timeline of a seconds-budget TierBudget as :func:`plots.plot_tiers` takes it."""
+    strategy = study.strategy
+    rows = list(getattr(strategy, "timeline", []) or [])
+    total = getattr(strategy, "total_budget", None)
+    if not rows or getattr(strategy, "unit", None) != "seconds" or not total:
+        return []
+    used = study.usage().seconds
+    out = []
+    for row in rows:
+        start = float(row["start"] or 0.0)
+        end = float(row["end"]) if row["end"] is not None else max(start, used)
+        out.append(
+            {
+                "tier": int(row["tier"]) + 1,
+                "name": row["name"],
+                "start": start,
+                "end": end,
+                "share": float(row["share"]),
+                "used": (end - start) / float(total),
+            }
+        )
+    return out
+
+
+def _print_tables(study: Any, top: int, tier_order: Sequence[Any] | None = None) -> None:
     from tunecore import report
 
     trials = study.trials
@@ -366,25 +413,26 @@ def _print_tables(study: Any, top: int, tier_order: Sequence[str] | None = None)
     _print_best(study.best_trial, _metric_name(study))
     _say()
     _say(f"top {min(top, len(done))} trials:")
-    _say(report.format_table(report.top_k(trials, top, study.direction)))
+    _say(report.format_table(trials, k=top, direction=study.direction))
     _say()
     _print_importance(study, tier_order)
 
 
-def _print_importance(study: Any, tier_order: Sequence[str] | None = None) -> None:
+def _print_importance(study: Any, tier_order: Sequence[Any] | None = None) -> dict | None:
+    """Print the importance table (beside ``tier_order`` when given); return the importance."""
     from tunecore import report
 
     try:
-        imp = report.importance(study.trials, study.space)
+        imp = report.importance(study.trials, study.space, seed=study.seed)
     except ValueError as exc:
         _say(f"importance: not computed ({exc})")
-        return
-    _say("importance (share of the variance of the value, functional ANOVA on a random forest):")
+        return None
     _say(
-        report.format_importance(imp, tier_order)
-        if tier_order is not None
-        else report.format_importance(imp)
+        "importance (each parameter's share of the variance of the value: functional ANOVA "
+        "on a random forest fitted to the trials):"
     )
+    _say(report.format_importance(imp, tier_order))
+    return imp
 
 
 def _metric_name(study: Any) -> str:
@@ -409,7 +457,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     X, y = datasets.load_digits()
     parts = datasets.split(X, y, test_fraction=0.2, val_fraction=0.2, seed=args.seed)
-    study_seconds = args.budget * (1.0 - DEMO_RESERVE)
     name = _fresh_name(args.db, "demo")
     _say(
         f"tunecore demo: tier-budget study of an MLP on digits ({len(parts.y_train)} train, "
@@ -427,6 +474,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         base=DEMO_TRAIN,
     )
     tiers = default_tiers()
+    # The study gets the budget less a reserve for the retraining, the importance and the
+    # plots, so the whole command ends near --budget seconds.
+    study_seconds = args.budget - min(DEMO_RESERVE_S, DEMO_RESERVE_MAX * args.budget)
     budget = Budget(seconds=study_seconds)
     strategy = TierBudget(tiers, budget=budget)
     study = Study.create(
@@ -438,54 +488,88 @@ def cmd_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         budget=budget,
     )
-    study.run(progress=not args.no_progress)
+    printer = _TierPrinter(tiers)
+    study.run(progress=not args.no_progress, callbacks=[printer])
+    printer.finish(study)
+    _say()
 
-    _print_tier_bests(study, tiers)
     best = study.best_trial
     if best is None:
         raise RuntimeError("the demo study finished without a completed trial")
     _print_best(best, "val_loss")
-    fit_X = np.concatenate([parts.X_train, parts.X_val])
-    fit_y = np.concatenate([parts.y_train, parts.y_val])
-    accuracy = _retrain_and_score(
-        objective.train_kwargs(best.params),
-        fit_X,
-        fit_y,
-        parts.X_test,
-        parts.y_test,
-        seed=best.seed,
-    )
+    accuracy = _retrain_and_score(objective, best, parts)
     _say(
         f"test accuracy: {accuracy:.4f} (best configuration retrained on train + validation, "
         f"scored on {len(parts.y_test)} held-out samples)"
     )
     _say()
-    _print_importance(study, [tier.name for tier in tiers])
+    imp = _print_importance(study, tiers)
     _say()
     if not args.no_plots:
-        written = _write_plots(study, out)
+        written = _write_demo_plots(study, imp, out)
         if written:
-            _say(f"plots: {len(written)} PNG files in {out}")
-    _say(f"study stored in {args.db} (tunecore report {args.db} --study {name})")
+            _say(f"plots: {', '.join(p.name for p in written)} in {out}")
+    _say(f"study stored in {args.db} (see: tunecore report {args.db} --study {name})")
     _say(f"wall time {time.perf_counter() - start:.1f} s")
     return 0
 
 
-def _print_tier_bests(study: Any, tiers: Sequence[Any]) -> None:
-    for index, tier in enumerate(tiers):
-        trials = [t for t in study.trials if t.tier == index and t.ok]
-        if not trials:
-            _say(f"tier {index + 1} ({tier.name}): no completed trial")
-            continue
-        pick = min if study.direction == "minimize" else max
-        best = pick(trials, key=lambda t: t.value)
-        names = list(tier.space.names)
-        shown = {k: best.params[k] for k in names if k in best.params}
-        _say(
-            f"tier {index + 1} ({tier.name}): {len(trials)} trials, best {_fmt(best.value)} "
-            f"with {_fmt_params(shown)}"
-        )
-    _say()
+class _TierPrinter:
+    """A study callback that prints each tier's best once the next tier has started.
+
+    Tiers never overlap (a tier starts when the earlier ones have finished), so the first
+    stored trial of tier j closes every tier before j; the last tier is closed by
+    :meth:`finish` after the run.
+    """
+
+    def __init__(self, tiers: Sequence[Any]) -> None:
+        self.tiers = list(tiers)
+        self.printed = 0
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        if trial.tier is None or trial.tier <= self.printed:
+            return
+        trials = study.trials
+        while self.printed < min(trial.tier, len(self.tiers)):
+            self._print(study.direction, trials, self.printed)
+            self.printed += 1
+
+    def finish(self, study: Any) -> None:
+        trials = study.trials
+        while self.printed < len(self.tiers):
+            self._print(study.direction, trials, self.printed)
+            self.printed += 1
+
+    def _print(self, direction: str, trials: Sequence[Any], index: int) -> None:
+        tier = self.tiers[index]
+        mine = [t for t in trials if t.tier == index]
+        done = [t for t in mine if t.ok]
+        label = f"tier {index + 1} ({tier.name})"
+        if not mine:
+            line = f"{label}: not reached within the budget"
+        elif not done:
+            line = f"{label}: {len(mine)} trials, none completed"
+        else:
+            pick = min if direction == "minimize" else max
+            best = pick(done, key=lambda t: t.value)
+            names = list(getattr(tier.space, "sampled_names", tier.space.names))
+            shown = {k: best.params[k] for k in names if k in best.params}
+            line = (
+                f"{label}: {len(mine)} trials, best val_loss {_fmt(best.value)} with "
+                f"{_fmt_params(shown)}"
+            )
+        _write_line(line)
+
+
+def _write_line(line: str) -> None:
+    """Print a line on stdout without tearing a tqdm bar drawn on stderr."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is in the study extra
+        _say(line)
+        return
+    tqdm.write(line, file=sys.stdout)
+    sys.stdout.flush()
 
 
 # --------------------------------------------------------------------------------------------
@@ -503,17 +587,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     _say()
     _print_tables(study, top=5)
     best = study.best_trial
-    if best is not None and len(parts.y_test) and getattr(study.objective, "train_kwargs", None):
-        fit_X = np.concatenate([parts.X_train, parts.X_val])
-        fit_y = np.concatenate([parts.y_train, parts.y_val])
-        score = _retrain_and_score(
-            study.objective.train_kwargs(best.params),
-            fit_X,
-            fit_y,
-            parts.X_test,
-            parts.y_test,
-            seed=best.seed,
-        )
+    if best is not None and len(parts.y_test):
+        score = _retrain_and_score(study.objective, best, parts)
         kind = "accuracy" if np.issubdtype(parts.y_test.dtype, np.integer) else "R^2"
         _say()
         _say(
@@ -608,7 +683,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
 
     study = Study.load(args.db, name)
-    _print_tables(study, top=args.top)
+    _print_tables(study, top=args.top, tier_order=getattr(study.strategy, "tiers", None))
     if args.out is not None:
         written = _write_plots(study, Path(args.out))
         _say()

@@ -34,7 +34,7 @@ required unless the strategy is ``tiers`` (which brings its own spaces)::
     # coarse_to_fine: rounds, trials_per_round, keep, margin, sampler
     # tiers:          optimizer (adam | momentum | ...), shares, patience
 
-    [budget]                 # any of trials, epochs, seconds; tiers needs one
+    [budget]                 # any of trials, epochs, seconds; tiers needs exactly one
     seconds = 60
 
     [train]                  # fixed train() keywords for every trial
@@ -466,9 +466,11 @@ def _parse(
             raise ConfigError(
                 "[space] must be omitted when strategy.kind is 'tiers' (each tier has its own)"
             )
-        if budget.empty:
+        given = [k for k in ("trials", "epochs", "seconds") if getattr(budget, k) is not None]
+        if len(given) != 1:
             raise ConfigError(
-                "[budget] needs trials, epochs or seconds when strategy.kind is 'tiers'"
+                "[budget] must set exactly one of trials, epochs or seconds when "
+                f"strategy.kind is 'tiers' (the tiers share it), got {given or 'none'}"
             )
     else:
         if "space" not in table:
