@@ -187,3 +187,160 @@ def test_python_m_tunecore_bad_config_in_a_real_process(tmp_path):
     assert_one_line_error(
         proc.stderr, "study.toml", "strategy.n_trials must be an int >= 1, got 0"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# short real runs on digits
+
+RANDOM_STUDY = """
+[study]
+name = "{name}"
+seed = 4
+storage = "studies.db"
+
+[data]
+source = "digits"
+test_fraction = 0.2
+val_fraction = 0.2
+
+[space]
+lr = {{ type = "float", low = 1e-3, high = 3e-2, scale = "log" }}
+batch_size = {{ type = "choice", options = [32, 64] }}
+
+[strategy]
+kind = "random"
+n_trials = {n_trials}
+sampler = "sobol"
+
+[train]
+epochs = 6
+hidden = [32]
+"""
+
+
+def _db_trials(db: Path, name: str) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT t.number, t.status, t.value FROM trials t JOIN studies s "
+            "ON t.study_id = s.id WHERE s.name = ? ORDER BY t.number",
+            (name,),
+        ).fetchall()
+
+
+@pytest.fixture(scope="module")
+def random_study(tmp_path_factory):
+    """A 6-trial random search on digits run by ``tunecore run``; returns (dir, stdout)."""
+    pytest.importorskip("tunecore.study")
+    folder = tmp_path_factory.mktemp("run")
+    config = write(folder / "study.toml", RANDOM_STUDY.format(name="rs", n_trials=6))
+    code = main(["run", str(config), "--no-progress"])
+    assert code == 0
+    return folder
+
+
+def test_run_writes_every_trial_to_sqlite(random_study, capsys):
+    rows = _db_trials(random_study / "studies.db", "rs")
+    assert [r[0] for r in rows] == list(range(6))
+    assert all(status == "complete" for _, status, _ in rows)
+    # digits with a 32-unit network for 6 epochs: every trial learns something (chance is
+    # a loss of ln 10 = 2.30)
+    assert max(value for _, _, value in rows) < 1.5
+
+
+def test_report_prints_the_best_trial(random_study, capsys):
+    rows = _db_trials(random_study / "studies.db", "rs")
+    best_number, _, best_value = min(rows, key=lambda r: r[2])
+    code, out, err = run_main(["report", random_study / "studies.db", "--top", "3"], capsys)
+    assert code == 0, err
+    assert f"best configuration (trial {best_number}, val_loss {best_value:.4g})" in out
+    assert "top 3 trials:" in out
+    assert "importance" in out
+
+
+def test_report_writes_plots(random_study, capsys, tmp_path):
+    out_dir = tmp_path / "plots"
+    code, _, err = run_main(["report", random_study / "studies.db", "--out", out_dir], capsys)
+    assert code == 0, err
+    written = sorted(p.name for p in out_dir.glob("*.png"))
+    assert "values.png" in written and "history.png" in written
+    for name in written:
+        assert (out_dir / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_run_refuses_an_existing_study_and_resumes_without_rerunning(random_study, capsys):
+    config = random_study / "study.toml"
+    code, _, err = run_main(["run", config, "--no-progress"], capsys)
+    assert code == 2
+    assert_one_line_error(err, "study.toml", "'rs' already exists", "--resume")
+
+    before = _db_trials(random_study / "studies.db", "rs")
+    code, out, err = run_main(["run", config, "--resume", "--no-progress"], capsys)
+    assert code == 0, err
+    assert _db_trials(random_study / "studies.db", "rs") == before
+    assert "best configuration" in out
+
+
+def test_report_lists_the_studies_when_several_and_none_named(random_study, capsys):
+    config = write(random_study / "second.toml", RANDOM_STUDY.format(name="other", n_trials=2))
+    assert run_main(["run", config, "--no-progress"], capsys)[0] == 0
+    code, out, _ = run_main(["report", random_study / "studies.db"], capsys)
+    assert code == 0
+    assert "holds 2 studies" in out and "  rs" in out and "  other" in out
+    code, _, err = run_main(["report", random_study / "studies.db", "--study", "nope"], capsys)
+    assert code == 2
+    assert_one_line_error(err, "--study must be one of 'rs', 'other'", "got 'nope'")
+
+
+def test_demo_short_budget_prints_its_sections_and_writes_files(tmp_path, capsys):
+    pytest.importorskip("tunecore.study")
+    db = tmp_path / "demo.db"
+    code, out, err = run_main(["demo", "--budget", "8", "--db", db, "--no-progress"], capsys)
+    assert code == 0, err
+    for section in (
+        "tier 1 (learning rate):",
+        "tier 2 (momentum and batch):",
+        "best configuration (trial ",
+        "test accuracy: ",
+        "importance (",
+        "hierarchy ",
+    ):
+        assert section in out, section
+    accuracy = float(out.split("test accuracy: ")[1].split()[0])
+    assert accuracy >= 0.9
+    assert db.is_file()
+    assert len(_db_trials(db, "demo")) >= 10
+    out_dir = tmp_path / "demo_out"
+    assert {"values.png", "history.png", "tiers.png"} <= {p.name for p in out_dir.glob("*.png")}
+
+
+def test_ctrl_c_in_a_real_process_exits_130_with_one_line(tmp_path):
+    pytest.importorskip("tunecore.study")
+    import signal
+    import time
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tunecore", "demo", "--budget", "60", "--no-progress"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # wait until the study has started (its first tier line), then interrupt
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        line = proc.stdout.readline()
+        if line.startswith("tier 1"):
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "tunecore: interrupted"
+    assert "Traceback" not in err
+    # the file opens and keeps the trials finished before the interrupt
+    rows = _db_trials(tmp_path / "tunecore.db", "demo")
+    assert any(status == "complete" and value is not None for _, status, value in rows)

@@ -436,8 +436,15 @@ def _print_importance(study: Any, tier_order: Sequence[Any] | None = None) -> di
 
 
 def _metric_name(study: Any) -> str:
-    objective = getattr(study, "objective", None)
-    return str(getattr(objective, "metric", "value"))
+    """The metric a study optimizes: its objective's, or the one stored with the study."""
+    metric = getattr(getattr(study, "objective", None), "metric", None)
+    if metric is None:
+        try:
+            described = study.storage.get_study(study.name).get("objective") or {}
+            metric = described.get("metric")
+        except (AttributeError, ValueError, sqlite3.DatabaseError):
+            metric = None
+    return str(metric or "value")
 
 
 # --------------------------------------------------------------------------------------------
