@@ -57,8 +57,10 @@ class SerialExecutor:
         """Run the oldest pending trial and return it with its outcome."""
         if not self._pending:
             return []
-        job = self._pending.pop(0)
-        return [(job, _timed(self.objective.evaluate, job))]
+        job = self._pending[0]  # stays pending while it runs, so an interrupt can mark it
+        outcome = _timed(self.objective.evaluate, job)
+        self._pending.pop(0)
+        return [(job, outcome)]
 
     def pending_jobs(self) -> list[Job]:
         return list(self._pending)
@@ -78,7 +80,7 @@ class BatchExecutor(SerialExecutor):
         self.capacity = max(1, int(capacity))
 
     def wait(self, deadline: float | None = None) -> list[tuple[Job, Outcome]]:
-        jobs, self._pending = self._pending, []
+        jobs = list(self._pending)
         if not jobs:
             return []
         start = time.perf_counter()
@@ -93,6 +95,7 @@ class BatchExecutor(SerialExecutor):
         for outcome in outcomes:
             if outcome.duration is None:
                 outcome.duration = elapsed
+        self._pending = []
         return list(zip(jobs, outcomes))
 
 

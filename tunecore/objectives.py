@@ -112,7 +112,6 @@ def outcome_from_result(result: Any, metric: str, duration: float | None) -> Out
             reason=f"the objective must return a number or a dict, got {raw!r}",
         )
     value = float(raw)
-    metrics.setdefault(metric, value)
     if not math.isfinite(value):
         return Outcome(
             DIVERGED,
