@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -175,20 +176,25 @@ void lhs_fill(double* out, std::int64_t n, int d, bool centered, int optimizatio
     std::uint64_t key, unused;
     philox_words(seed, stream, 0, kTagLhs, &key, &unused);
 
-    std::vector<std::uint32_t> perms(static_cast<std::size_t>(n) * d);
+    std::unique_ptr<std::uint32_t[]> perms(new std::uint32_t[static_cast<std::size_t>(n) * d]);
 #pragma omp parallel for schedule(dynamic) if (n * static_cast<std::int64_t>(d) > 32768)
     for (int j = 0; j < d; ++j) {
-        std::uint32_t* perm = perms.data() + static_cast<std::size_t>(j) * n;
+        std::uint32_t* perm = perms.get() + static_cast<std::size_t>(j) * n;
         Xoshiro256pp rng(key, static_cast<std::uint64_t>(j), 0, kTagLhs);
-        // Inside-out Fisher-Yates: perm[0..i] is a uniform permutation of 0..i.
+        // Inside-out Fisher-Yates: perm[0..i] is a uniform random permutation of 0..i.
         perm[0] = 0;
         for (std::uint32_t i = 1; i < static_cast<std::uint64_t>(n); ++i) {
-            const std::uint32_t k = rng.below(static_cast<std::uint64_t>(i) + 1);
+            const std::uint32_t k = rng.below32(static_cast<std::uint64_t>(i) + 1);
             perm[i] = perm[k];
             perm[k] = i;
         }
     }
 
+    // The jitter u keeps 53 - bits(n) bits, so perm + u is exact and below perm + 1, and
+    // (perm + u) / n still carries a full double's precision.
+    int bits = 0;
+    while ((std::int64_t{1} << bits) <= n) ++bits;
+    const double jitter_scale = std::ldexp(1.0, bits - 53);
     const double nd = static_cast<double>(n);
     const std::int64_t blocks = (n + kRowBlock - 1) / kRowBlock;
 #pragma omp parallel for schedule(static) if (n * static_cast<std::int64_t>(d) > 32768)
@@ -196,7 +202,7 @@ void lhs_fill(double* out, std::int64_t n, int d, bool centered, int optimizatio
         const std::int64_t r0 = blk * kRowBlock;
         const std::int64_t r1 = std::min(n, r0 + kRowBlock);
         for (int j = 0; j < d; ++j) {
-            const std::uint32_t* perm = perms.data() + static_cast<std::size_t>(j) * n;
+            const std::uint32_t* perm = perms.get() + static_cast<std::size_t>(j) * n;
             double* col = out + r0 * d + j;
             if (centered) {
                 for (std::int64_t i = r0; i < r1; ++i, col += d) *col = (perm[i] + 0.5) / nd;
@@ -204,7 +210,8 @@ void lhs_fill(double* out, std::int64_t n, int d, bool centered, int optimizatio
                 Xoshiro256pp rng(key, static_cast<std::uint64_t>(blk),
                                  static_cast<std::uint32_t>(j) + 1, kTagLhs);
                 for (std::int64_t i = r0; i < r1; ++i, col += d) {
-                    const double value = (perm[i] + rng.uniform()) / nd;
+                    const double u = static_cast<double>(rng.next() >> (11 + bits)) * jitter_scale;
+                    const double value = (perm[i] + u) / nd;
                     *col = value < 1.0 ? value : kBelowOne;
                 }
             }

@@ -105,9 +105,37 @@ class Xoshiro256pp {
         return static_cast<std::uint32_t>(m >> 32);
     }
 
+    // Same as below() on 32-bit halves of the words, two draws per word.
+    std::uint32_t below32(std::uint64_t range) {
+        std::uint64_t m = next32() * range;
+        std::uint32_t low = static_cast<std::uint32_t>(m);
+        if (low < range) {
+            const std::uint32_t threshold =
+                static_cast<std::uint32_t>((0x100000000ull - range) % range);
+            while (low < threshold) {
+                m = next32() * range;
+                low = static_cast<std::uint32_t>(m);
+            }
+        }
+        return static_cast<std::uint32_t>(m >> 32);
+    }
+
   private:
+    std::uint64_t next32() {
+        if (has_half_) {
+            has_half_ = false;
+            return half_;
+        }
+        const std::uint64_t w = next();
+        half_ = w & 0xFFFFFFFFu;
+        has_half_ = true;
+        return w >> 32;
+    }
+
     static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     std::uint64_t s_[4];
+    std::uint64_t half_ = 0;
+    bool has_half_ = false;
 };
 
 }  // namespace tunecore::samplers
