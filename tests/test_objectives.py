@@ -13,6 +13,7 @@ from tunecore.objectives import (
     outcome_from_result,
     params_to_config,
 )
+from tunecore.space import Fixed, Float, Space
 from tunecore.trial import COMPLETE, DIVERGED, FAILED
 
 
@@ -78,6 +79,17 @@ def test_params_to_config_maps_units_and_layers_to_hidden():
         "batch_size": 64,
     }
     assert type(params_to_config({"batch_size": np.int64(64)})["batch_size"]) is int
+    assert params_to_config({"lr_decay": "step", "epochs": 20}) == {
+        "lr_decay": "step",
+        "epochs": 20,
+        "decay_rate": 0.5,
+        "decay_steps": 5,
+    }
+    assert params_to_config({"lr_decay": "exponential"}, {"decay_rate": 0.7}) == {
+        "decay_rate": 0.7,
+        "lr_decay": "exponential",
+    }
+    assert "decay_rate" not in params_to_config({"lr_decay": "none"})
     assert config_to_params({"hidden": (16, 16), "lr": 0.1}) == {
         "lr": 0.1,
         "units": 16,
@@ -109,3 +121,56 @@ def test_mlp_objective_split_is_stratified_and_seeded():
     assert objective.base["n_classes"] == 4
     assert objective.direction == "minimize"
     assert MLPObjective(X, y, metric="val_accuracy").direction == "maximize"
+
+
+# -- the MLP objective on the core --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits():
+    datasets = pytest.importorskip("sklearn.datasets")
+    pytest.importorskip("tunecore._core")
+    X, y = datasets.load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def test_mlp_objective_study_on_digits(digits):
+    from tunecore import train
+    from tunecore.strategies import RandomSearch
+    from tunecore.study import Study
+
+    X, y = digits
+    objective = MLPObjective(X, y, base={"epochs": 8, "hidden": (32,)})
+    space = Space({"lr": Float(1e-3, 1e-1, scale="log"), "units": Fixed(48)})
+    study = Study.create("digits", objective, RandomSearch(space, 8, sampler="halton"),
+                         storage=":memory:", seed=4)
+    study.run(n_jobs=2, progress=False)
+    trials = study.trials
+    assert [t.status for t in trials] == [COMPLETE] * 8
+    assert all(t.epochs == 8 and len(t.history["val_loss"]) == 8 for t in trials)
+    assert study.usage().epochs == 64
+    best = study.best_trial
+    assert best.metrics["val_accuracy"] >= 0.95
+    assert best.value == best.metrics["val_loss"] == best.history["val_loss"][-1]
+    # The stored trial is exactly what train() gives for the mapped config and trial seed.
+    again = train(objective.X, objective.y, X_val=objective.X_val, y_val=objective.y_val,
+                  **objective.config(best.params, best.seed))
+    assert again.config["hidden"] == (48,)
+    assert float(again.history["val_loss"][-1]) == pytest.approx(best.value, rel=1e-12)
+
+
+def test_mlp_objective_divergence_and_bad_config_are_per_trial(digits):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5))
+    y = X @ rng.normal(size=5)
+    objective = MLPObjective(X, y, base={"epochs": 3, "loss": "mse", "optimizer": "sgd",
+                                         "activation": "identity"})
+    outcomes = objective.evaluate_batch(
+        [{"lr": 1e-2}, {"lr": 1e5}, {"lr": 1e-2, "batch_size": 0}], [1, 2, 3]
+    )
+    assert outcomes[0].status == COMPLETE and np.isfinite(outcomes[0].value)
+    assert (outcomes[1].status, outcomes[1].reason) == (DIVERGED,
+                                                        "training diverged at epoch 1")
+    assert outcomes[1].value is None
+    assert outcomes[2].status == FAILED
+    assert outcomes[2].reason == "ValueError: batch_size must be >= 1, got 0"

@@ -79,6 +79,7 @@ def test_grid_restore_continues_after_stored_trials():
 # -- random -----------------------------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore:The balance properties of Sobol")
 @pytest.mark.parametrize("sampler", ["random", "sobol", "halton"])
 def test_random_trial_k_is_point_k_of_the_sequence(sampler):
     space = Space({"lr": Float(1e-4, 1.0, scale="log"), "n": Int(1, 8)})

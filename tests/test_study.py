@@ -50,6 +50,7 @@ def with_seed(params, seed):
     return {"value": quadratic(params), "seed_seen": float(seed % 1000)}
 
 
+@pytest.mark.filterwarnings("ignore:The balance properties of Sobol")
 def test_study_runs_random_search_and_finds_the_best():
     study = Study.create("s", quadratic, RandomSearch(SPACE, 40, sampler="sobol"),
                          storage=":memory:", seed=3)

@@ -33,6 +33,12 @@ MAXIMIZED_METRICS = ("val_accuracy", "val_r2", "accuracy", "r2", "score")
 #: Study parameters that are not train() keywords but make its ``hidden`` argument.
 NETWORK_PARAMS = ("units", "layers")
 
+#: The rate each schedule gets when ``lr_decay`` is searched without a ``decay_rate``:
+#: inverse_time lr / (1 + e), exponential lr * 0.9**e, step halves the rate (every quarter of
+#: the epochs, see :func:`params_to_config`), cosine anneals to 0. train()'s default rate 0
+#: is invalid for exponential and step and means no decay for inverse_time.
+DECAY_RATES = {"inverse_time": 1.0, "exponential": 0.9, "step": 0.5, "cosine": 0.0}
+
 
 @dataclass
 class Outcome:
@@ -267,6 +273,9 @@ def params_to_config(
 
     ``units`` and ``layers`` make ``hidden=(units,) * layers`` (a missing one comes from
     ``base["hidden"]``: its first width, its length); every other param is a keyword as is.
+    When ``lr_decay`` is a param and neither params nor base set ``decay_rate``, the rate is
+    :data:`DECAY_RATES` for that schedule (and ``decay_steps``, unless set, is a quarter of
+    ``epochs``), so a searched schedule always means a real decay.
 
     Examples
     --------
@@ -283,6 +292,11 @@ def params_to_config(
         units = int(params.get("units", hidden[0] if hidden else 64))
         layers = int(params.get("layers", len(hidden)))
         config["hidden"] = (units,) * layers
+    decay = params.get("lr_decay")
+    if decay in DECAY_RATES and "decay_rate" not in params and "decay_rate" not in (base or {}):
+        config["decay_rate"] = DECAY_RATES[decay]
+        if decay == "step" and "decay_steps" not in config:
+            config["decay_steps"] = max(1, int(config.get("epochs", 10)) // 4)
     return config
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
@@ -175,6 +176,18 @@ def check_space(space: Any, argument: str = "space") -> "Space":
     if len(space) == 0:
         raise ValueError(f"{argument} must have at least one dimension, got {space!r}")
     return space
+
+
+def sample_points(space: "Space", n: int, sampler: str, seed: int, start: int) -> list[dict]:
+    """Points ``start .. start + n - 1`` of the sequence, as params dicts.
+
+    Strategies draw Sobol' points in batches of any size; point k is the same whatever the
+    batch, and the balance a power-of-two count gives is the sequence's, so the sampler's
+    warning about batch sizes does not apply here and is silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The balance properties of Sobol")
+        return space.sample(n, sampler=sampler, seed=seed, start=start)
 
 
 def better(a: float, b: float, direction: str) -> bool:

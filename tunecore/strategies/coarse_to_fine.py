@@ -33,6 +33,7 @@ from tunecore.strategies.base import (
     check_sampler,
     check_space,
     register,
+    sample_points,
     sort_key,
 )
 from tunecore.trial import Trial
@@ -164,11 +165,8 @@ class RoundEngine:
         n = min(int(n), self.per_round - current.issued)
         if n <= 0:
             return []
-        points = current.space.sample(
-            n,
-            sampler=self.sampler,
-            seed=child_seed(self.seed, current.index),
-            start=current.issued,
+        points = sample_points(
+            current.space, n, self.sampler, child_seed(self.seed, current.index), current.issued
         )
         current.issued += n
         return [(dict(p), current.index) for p in points]

@@ -12,6 +12,7 @@ from tunecore.strategies.base import (
     check_sampler,
     check_space,
     register,
+    sample_points,
 )
 from tunecore.trial import Trial
 
@@ -64,7 +65,7 @@ class RandomSearch(Strategy):
             return []
         if self.seed is None:
             raise RuntimeError("seed must be set before ask (a study sets it), got None")
-        points = self.space.sample(n, sampler=self.sampler, seed=self.seed, start=self._issued)
+        points = sample_points(self.space, n, self.sampler, self.seed, self._issued)
         self._issued += n
         return [Proposal(params=dict(p)) for p in points]
 

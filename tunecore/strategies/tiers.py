@@ -48,6 +48,7 @@ from tunecore.strategies.base import (
     check_sampler,
     check_space,
     register,
+    sample_points,
 )
 from tunecore.strategies.coarse_to_fine import RoundEngine
 from tunecore.trial import Trial
@@ -441,8 +442,8 @@ class TierBudget(Strategy):
         if state.engine is not None:
             pairs = state.engine.ask(k)
         else:
-            points = tier.space.sample(
-                k, sampler=tier.sampler, seed=child_seed(self._seed(), i), start=state.issued
+            points = sample_points(
+                tier.space, k, tier.sampler, child_seed(self._seed(), i), state.issued
             )
             pairs = [(p, None) for p in points]
         state.issued += len(pairs)
