@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tunecore.cli import main
@@ -346,3 +347,52 @@ def test_ctrl_c_in_a_real_process_exits_130_with_one_line(tmp_path):
     # the file opens and keeps the trials finished before the interrupt
     rows = _db_trials(tmp_path / "tunecore.db", "demo")
     assert any(status == "complete" and value is not None for _, status, value in rows)
+
+
+def _regression_csv(path: Path) -> Path:
+    rng = np.random.default_rng(11)
+    X = rng.uniform(-1.0, 1.0, size=(300, 3))
+    y = X @ np.array([1.5, -2.0, 0.5]) + 0.05 * rng.normal(size=300)
+    lines = ["x1,x2,x3,target"] + [",".join(f"{v:.6f}" for v in (*row, t)) for row, t in zip(X, y)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+REGRESSION_STUDY = """
+[study]
+name = "reg"
+metric = "val_r2"
+[data]
+source = "csv"
+path = "reg.csv"
+target = "target"
+[space]
+lr = {{ type = "float", low = 3e-3, high = 3e-2, scale = "log" }}
+[strategy]
+kind = "grid"
+points = 3
+[train]
+epochs = 40
+hidden = [16]
+{loss}
+"""
+
+
+def test_run_regression_on_a_csv_scores_r2(tmp_path, capsys):
+    pytest.importorskip("tunecore.study")
+    _regression_csv(tmp_path / "reg.csv")
+    config = write(tmp_path / "reg.toml", REGRESSION_STUDY.format(loss='loss = "mse"'))
+    code, out, err = run_main(["run", config, "--no-progress"], capsys)
+    assert code == 0, err
+    assert len(_db_trials(tmp_path / "tunecore.db", "reg")) == 3
+    # a linear target with 5 % noise: a fitted network explains most of the variance
+    r2 = float(out.split("test R^2: ")[1].split()[0])
+    assert r2 > 0.9
+
+
+def test_run_float_targets_without_mse_name_train_loss(tmp_path, capsys):
+    _regression_csv(tmp_path / "reg.csv")
+    config = write(tmp_path / "reg.toml", REGRESSION_STUDY.format(loss=""))
+    code, _, err = run_main(["run", config, "--no-progress"], capsys)
+    assert code == 2
+    assert_one_line_error(err, "reg.toml", "not class labels", "train.loss = 'mse'")

@@ -495,7 +495,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         budget=budget,
     )
-    printer = _TierPrinter(tiers)
+    printer = _TierPrinter(tiers, "val_loss")
     study.run(progress=not args.no_progress, callbacks=[printer])
     printer.finish(study)
     _say()
@@ -529,8 +529,9 @@ class _TierPrinter:
     :meth:`finish` after the run.
     """
 
-    def __init__(self, tiers: Sequence[Any]) -> None:
+    def __init__(self, tiers: Sequence[Any], metric: str = "val_loss") -> None:
         self.tiers = list(tiers)
+        self.metric = metric
         self.printed = 0
 
     def __call__(self, study: Any, trial: Any) -> None:
@@ -562,7 +563,7 @@ class _TierPrinter:
             names = list(getattr(tier.space, "sampled_names", tier.space.names))
             shown = {k: best.params[k] for k in names if k in best.params}
             line = (
-                f"{label}: {len(mine)} trials, best val_loss {_fmt(best.value)} with "
+                f"{label}: {len(mine)} trials, best {self.metric} {_fmt(best.value)} with "
                 f"{_fmt_params(shown)}"
             )
         _write_line(line)
@@ -590,13 +591,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_db_parent(storage)
     study, parts = _build_study(config, storage, resume=args.resume)
     _say(f"tunecore run: study {study.name!r} ({config.strategy.kind}) in {storage}")
-    study.run(n_jobs=args.n_jobs, progress=not args.no_progress)
+    tiers = getattr(study.strategy, "tiers", None)
+    callbacks = []
+    if tiers is not None:
+        printer = _TierPrinter(tiers, config.metric)
+        callbacks.append(printer)
+    study.run(n_jobs=args.n_jobs, progress=not args.no_progress, callbacks=callbacks)
+    if tiers is not None:
+        printer.finish(study)
     _say()
-    _print_tables(study, top=5)
+    _print_tables(study, top=5, tier_order=tiers)
     best = study.best_trial
     if best is not None and len(parts.y_test):
         score = _retrain_and_score(study.objective, best, parts)
-        kind = "accuracy" if np.issubdtype(parts.y_test.dtype, np.integer) else "R^2"
+        kind = "R^2" if config.train.get("loss") == "mse" else "accuracy"
         _say()
         _say(
             f"test {kind}: {score:.4f} (best configuration retrained on train + validation, "
@@ -604,7 +612,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     if args.out is not None:
         written = _write_plots(study, Path(args.out))
-        _say(f"plots: {len(written)} PNG files in {args.out}")
+        _say(f"plots: {', '.join(p.name for p in written)} in {args.out}")
     return 0
 
 
@@ -613,12 +621,15 @@ def _build_study(config: StudyConfig, storage: str, *, resume: bool) -> tuple[An
 
     # The data first: a bad file is the user's most likely mistake, and the cheapest to report.
     X, y = config.data.load()
+    regression = config.train.get("loss") == "mse"
+    _check_task(config, y, regression)
     parts = datasets.split(
         X,
         y,
         test_fraction=config.data.test_fraction,
         val_fraction=config.data.val_fraction,
         seed=config.seed,
+        stratify=not regression,
     )
 
     from tunecore.objectives import MLPObjective
@@ -658,6 +669,25 @@ def _build_study(config: StudyConfig, storage: str, *, resume: bool) -> tuple[An
         budget=config.budget_object(),
     )
     return study, parts
+
+
+def _check_task(config: StudyConfig, y: np.ndarray, regression: bool) -> None:
+    """Refuse a config whose loss and metric do not fit the targets it loaded."""
+    where = f"{config.source}: " if config.source else ""
+    if not regression and not np.issubdtype(y.dtype, np.integer):
+        raise ConfigError(
+            f"{where}the targets of the data are not class labels (e.g. {y[0]!r}); set "
+            "train.loss = 'mse' for a regression"
+        )
+    if regression and config.metric == "val_accuracy":
+        raise ConfigError(
+            f"{where}study.metric must be 'val_loss', 'val_r2' or 'train_loss' when "
+            "train.loss is 'mse', got 'val_accuracy'"
+        )
+    if not regression and config.metric == "val_r2":
+        raise ConfigError(
+            f"{where}study.metric 'val_r2' needs train.loss = 'mse', got a classification"
+        )
 
 
 # --------------------------------------------------------------------------------------------

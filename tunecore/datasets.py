@@ -354,6 +354,7 @@ def split(
     test_fraction: float = 0.2,
     val_fraction: float = 0.2,
     seed: int | None = 0,
+    stratify: bool | None = None,
 ) -> Split:
     """Split a data set into train, validation and test parts.
 
@@ -370,6 +371,9 @@ def split(
         gives an empty part.
     seed : int or None, default 0
         Seed of the shuffle.
+    stratify : bool or None, default None
+        Whether to keep the class proportions in every part; None stratifies when ``y`` holds
+        integers (class labels). Pass False for a regression on integer targets.
 
     Returns
     -------
@@ -399,7 +403,8 @@ def split(
             f"X must be 2-D and y 1-D of the same length, got shapes {X.shape} and {y.shape}"
         )
 
-    stratify = _is_classification(y)
+    if stratify is None:
+        stratify = _is_classification(y)
     # sklearn takes a 32-bit seed; fold the 63-bit one so distinct seeds stay distinct mostly.
     state = int(seed % (2**32))
 
