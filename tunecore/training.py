@@ -264,7 +264,8 @@ def _as_features(value: Any, name: str) -> np.ndarray:
         raise ValueError(f"{name} must have at least one row and one column, got shape {arr.shape}")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(f"{name} must not contain NaN or inf")
-    out = np.ascontiguousarray(arr, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(out).all():
         raise ValueError(f"{name} holds values beyond float32's range (about 3.4e38)")
     return out
@@ -299,7 +300,8 @@ def _labels(y: np.ndarray, name: str, n_classes: int | None) -> np.ndarray:
 
 
 def _targets(y: np.ndarray, name: str, loss: str) -> np.ndarray:
-    out = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
     if out.shape[1] < 1:
         raise ValueError(f"{name} must have at least one column, got shape {y.shape}")
     if not np.isfinite(out).all():

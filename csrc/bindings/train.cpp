@@ -484,6 +484,20 @@ void bind_train(py::module_& m) {
               return scheduled_lr(config_from_dict(config), epoch);
           },
           py::arg("config"), py::arg("epoch"));
+    m.def("_set_gemm_kernel",
+          [](const std::string& name) {
+              if (!set_gemm_kernel(name.c_str())) {
+                  throw std::invalid_argument("kernel '" + name + "' is not available on this CPU");
+              }
+          },
+          py::arg("name"), "Force a micro-kernel (tests only; not thread-safe).");
+    m.def("_permutation",
+          [](uint64_t seed, int64_t epoch, int64_t n) {
+              std::vector<int64_t> perm(n);
+              shuffle_rows(perm, seed, epoch);
+              return to_array(perm.data(), {py::ssize_t(n)});
+          },
+          py::arg("seed"), py::arg("epoch"), py::arg("n"), "Row order of an epoch.");
     m.def("_gemm", &py_gemm, py::arg("a"), py::arg("b"), py::arg("trans_a") = false,
           py::arg("trans_b") = false, py::arg("reference") = false, py::arg("kernel") = "");
 }

@@ -26,7 +26,9 @@ constexpr uint64_t kShuffleStream = uint64_t(1) << 32;
 // Rows evaluated at once in eval mode (validation, predict).
 constexpr int64_t kEvalRows = 256;
 
-void shuffle(std::vector<int64_t>& perm, uint64_t seed, int64_t epoch) {
+}  // namespace
+
+void shuffle_rows(std::vector<int64_t>& perm, uint64_t seed, int64_t epoch) {
     const int64_t n = int64_t(perm.size());
     for (int64_t i = 0; i < n; ++i) perm[i] = i;
     for (int64_t i = n - 1; i > 0; --i) {
@@ -35,6 +37,8 @@ void shuffle(std::vector<int64_t>& perm, uint64_t seed, int64_t epoch) {
         std::swap(perm[i], perm[j]);
     }
 }
+
+namespace {
 
 // Copy rows idx[0..rows) (or start..start+rows when idx is null) into the workspace.
 void gather(const Data& data, const int64_t* idx, int64_t start, int64_t rows,
@@ -181,7 +185,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
             break;
         }
         const double lr = scheduled_lr(config, epoch);
-        shuffle(perm, config.seed, epoch);
+        shuffle_rows(perm, config.seed, epoch);
         double total = 0.0;
         bool diverged = false;
         bool interrupted = false;
