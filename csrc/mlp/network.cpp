@@ -190,6 +190,7 @@ void forward(Model<T>& model, const Config& config, Workspace<T>& ws, int64_t ro
     const T* x = ws.input.data();
     int64_t ldx = model.layout.n_features;
     for (size_t l = 0; l < model.layout.layers.size(); ++l) {
+        if (ws.stopped()) return;
         const LayerLayout& layer = model.layout.layers[l];
         T* y = ws.out[l].data();
         const ConstView<T> a{x, ldx, 1};
@@ -287,6 +288,7 @@ void backward(const Model<T>& model, const Config& config, Workspace<T>& ws, int
     T* grad = ws.grad.data();
     const auto& layers = model.layout.layers;
     for (int64_t l = int64_t(layers.size()) - 1; l >= 0; --l) {
+        if (ws.stopped()) return;
         const LayerLayout& layer = layers[l];
         const T* x = l == 0 ? ws.input.data() : ws.out[l - 1].data();
         const int64_t ldx = layer.in;

@@ -175,6 +175,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
     if (val_data) capacity = std::max(capacity, std::min(kEvalRows, val_data->n));
     Workspace<float> ws;
     init_workspace(ws, model.layout, capacity);
+    ws.stop = stop;
     OptimizerState<float> opt;
     init_optimizer(opt, config, model.layout.n_params);
     std::vector<int64_t> perm(n);
@@ -197,6 +198,10 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
             const int64_t rows = std::min(batch, n - start);
             gather(train_data, perm.data() + start, 0, rows, ws);
             forward(model, config, ws, rows, true);
+            if (ws.stopped()) {
+                interrupted = true;
+                break;
+            }
             const double loss = loss_sum(config, ws, rows, ws.delta_a.data());
             if (!std::isfinite(loss)) {
                 diverged = true;
@@ -204,6 +209,10 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
             }
             total += loss;
             backward(model, config, ws, rows);
+            if (ws.stopped()) {
+                interrupted = true;
+                break;
+            }
             optimizer_step(config, lr, model.params.data(), ws.grad.data(), model.layout.n_params,
                            opt);
         }
@@ -219,6 +228,10 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
             double vl = nan, vm = nan;
             if (!diverged) {
                 evaluate(model, config, *val_data, ws, &vl, &vm);
+                if (ws.stopped()) {
+                    result.status = Status::interrupted;
+                    break;
+                }
                 diverged = !std::isfinite(vl);
             }
             result.val_loss.push_back(vl);
