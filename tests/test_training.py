@@ -66,7 +66,14 @@ def test_one_optimizer_step_matches_numpy(optimizer):
     rng = np.random.default_rng(1)
     w, g = rng.normal(size=50), rng.normal(size=50)
     m, v = rng.normal(size=50), rng.uniform(0.1, 2.0, size=50)
-    options = dict(optimizer=optimizer, momentum=0.8, beta1=0.85, beta2=0.99, eps=1e-6, rho=0.7)
+    options = {
+        "optimizer": optimizer,
+        "momentum": 0.8,
+        "beta1": 0.85,
+        "beta2": 0.99,
+        "eps": 1e-6,
+        "rho": 0.7,
+    }
     config = core_config(1, **options)
     f32 = [a.astype(np.float32) for a in (w, g, m, v)]
     new_w, new_m, new_v = _core._optimizer_step(config, 0.05, *f32, 4)  # 4 steps done: t = 5
@@ -94,7 +101,7 @@ def numpy_lr(decay, lr, k, s, epochs, e):
 
 @pytest.mark.parametrize("decay", LR_DECAYS)
 def test_schedule_matches_numpy(decay):
-    options = dict(lr=0.2, lr_decay=decay, decay_rate=0.5, decay_steps=3, epochs=10)
+    options = {"lr": 0.2, "lr_decay": decay, "decay_rate": 0.5, "decay_steps": 3, "epochs": 10}
     config = core_config(1, **options)
     for e in range(10):
         expected = numpy_lr(decay, 0.2, 0.5, 3, 10, e)
@@ -103,7 +110,9 @@ def test_schedule_matches_numpy(decay):
 
 def softmax_regression_reference(X, y, W, b, options):
     """Mini-batch training of a linear softmax model in float64, with the core's row order."""
-    optimizer, epochs, batch, seed = (options[k] for k in ("optimizer", "epochs", "batch_size", "seed"))
+    optimizer, epochs, batch, seed = (
+        options[k] for k in ("optimizer", "epochs", "batch_size", "seed")
+    )
     lr0 = options["lr"]
     params = np.concatenate([W.ravel(), b])
     m = np.zeros_like(params)
@@ -139,10 +148,10 @@ def softmax_regression_reference(X, y, W, b, options):
 def test_training_loop_matches_numpy_reference(optimizer, decay):
     # 23 rows in batches of 5: four full batches and a short one of 3, in the core's order.
     X, y = blobs(n=23, d=4, k=3, seed=4)
-    options = dict(
-        hidden=(), optimizer=optimizer, lr=0.05, lr_decay=decay, decay_rate=0.5,
-        decay_steps=2, l2=0.01, batch_size=5, epochs=4, seed=9,
-    )  # fmt: skip
+    options = {
+        "hidden": (), "optimizer": optimizer, "lr": 0.05, "lr_decay": decay, "decay_rate": 0.5,
+        "decay_steps": 2, "l2": 0.01, "batch_size": 5, "epochs": 4, "seed": 9,
+    }  # fmt: skip
     init = _core._init_params(core_config(3, **options), 4)
     result = tunecore.train(X, y, **options)
     W, b = softmax_regression_reference(
@@ -189,13 +198,13 @@ def torch_model(init, activation, batch_norm, bn_momentum, bn_eps):
 
 
 TORCH_CASES = [
-    dict(optimizer="sgd", lr=0.1),
-    dict(optimizer="momentum", lr=0.05, momentum=0.9),
-    dict(optimizer="rmsprop", lr=1e-3, rho=0.9),
-    dict(optimizer="adam", lr=1e-2),
-    dict(optimizer="adam", lr=1e-2, activation="tanh", batch_norm=True, l2=1e-2),
-    dict(optimizer="sgd", lr=0.1, activation="sigmoid", loss="binary_cross_entropy"),
-    dict(optimizer="momentum", lr=0.01, activation="leaky_relu", loss="mse"),
+    {"optimizer": "sgd", "lr": 0.1},
+    {"optimizer": "momentum", "lr": 0.05, "momentum": 0.9},
+    {"optimizer": "rmsprop", "lr": 1e-3, "rho": 0.9},
+    {"optimizer": "adam", "lr": 1e-2},
+    {"optimizer": "adam", "lr": 1e-2, "activation": "tanh", "batch_norm": True, "l2": 1e-2},
+    {"optimizer": "sgd", "lr": 0.1, "activation": "sigmoid", "loss": "binary_cross_entropy"},
+    {"optimizer": "momentum", "lr": 0.01, "activation": "leaky_relu", "loss": "mse"},
 ]
 
 
@@ -222,13 +231,21 @@ def test_twenty_steps_follow_torch(case):
         init, case.get("activation", "relu"), case.get("batch_norm", False), 0.9, 1e-5
     )
     l2 = case.get("l2", 0.0)
-    decayed = [p for name, p in model.named_parameters() if name.endswith("weight") and p.ndim == 2]
-    others = [p for name, p in model.named_parameters() if not (name.endswith("weight") and p.ndim == 2)]
+    decayed = [
+        p for name, p in model.named_parameters() if name.endswith("weight") and p.ndim == 2
+    ]
+    others = [
+        p for name, p in model.named_parameters() if not (name.endswith("weight") and p.ndim == 2)
+    ]
     groups = [{"params": decayed, "weight_decay": l2}, {"params": others, "weight_decay": 0.0}]
     opt = {
         "sgd": lambda: torch.optim.SGD(groups, lr=case["lr"]),
-        "momentum": lambda: torch.optim.SGD(groups, lr=case["lr"], momentum=case.get("momentum", 0.9)),
-        "rmsprop": lambda: torch.optim.RMSprop(groups, lr=case["lr"], alpha=case.get("rho", 0.9), eps=1e-8),
+        "momentum": lambda: torch.optim.SGD(
+            groups, lr=case["lr"], momentum=case.get("momentum", 0.9)
+        ),
+        "rmsprop": lambda: torch.optim.RMSprop(
+            groups, lr=case["lr"], alpha=case.get("rho", 0.9), eps=1e-8
+        ),
         "adam": lambda: torch.optim.Adam(groups, lr=case["lr"], betas=(0.9, 0.999), eps=1e-8),
     }[case["optimizer"]]()
     xt = torch.from_numpy(X)
@@ -262,9 +279,7 @@ def digits():
     sklearn_datasets = pytest.importorskip("sklearn.datasets")
     model_selection = pytest.importorskip("sklearn.model_selection")
     X, y = sklearn_datasets.load_digits(return_X_y=True)
-    return model_selection.train_test_split(
-        X / 16.0, y, test_size=0.2, random_state=0, stratify=y
-    )
+    return model_selection.train_test_split(X / 16.0, y, test_size=0.2, random_state=0, stratify=y)
 
 
 @pytest.mark.parametrize("hidden", [(64,), (64, 64)])
@@ -298,8 +313,7 @@ def test_batch_norm_eval_mode_uses_running_statistics():
     mlp = result.model
     z = X @ mlp.weights[0].astype(np.float64)
     a = np.tanh(
-        mlp.gamma[0] * (z - mlp.running_mean[0]) / np.sqrt(mlp.running_var[0] + 1e-5)
-        + mlp.beta[0]
+        mlp.gamma[0] * (z - mlp.running_mean[0]) / np.sqrt(mlp.running_var[0] + 1e-5) + mlp.beta[0]
     )
     logits = a @ mlp.weights[1] + mlp.biases[1]
     np.testing.assert_allclose(mlp.decision_function(X), logits, rtol=1e-4, atol=1e-5)
@@ -312,7 +326,7 @@ def test_batch_norm_eval_mode_uses_running_statistics():
 
 def test_same_seed_same_weights_bitwise_with_one_and_two_threads(digits):
     X_train, _, y_train, _ = digits
-    configs = [dict(seed=s, epochs=2, hidden=(32, 16)) for s in (0, 1, 2)]
+    configs = [{"seed": s, "epochs": 2, "hidden": (32, 16)} for s in (0, 1, 2)]
     alone = [tunecore.train(X_train, y_train, **c) for c in configs]
     again = tunecore.train(X_train, y_train, **configs[0])
     one = tunecore.train_many(X_train, y_train, configs, threads=1)
@@ -329,10 +343,10 @@ def test_train_many_equals_train_and_keeps_order():
     X, y = blobs(n=80, d=5, k=3, seed=3)
     X_val, y_val = blobs(n=30, d=5, k=3, seed=4)
     configs = [
-        dict(optimizer="sgd", lr=0.05, hidden=(8,)),
-        dict(optimizer="rmsprop", hidden=(), epochs=3),
-        dict(activation="tanh", batch_norm=True, batch_size=7),
-        dict(loss="mse", hidden=(4,)),
+        {"optimizer": "sgd", "lr": 0.05, "hidden": (8,)},
+        {"optimizer": "rmsprop", "hidden": (), "epochs": 3},
+        {"activation": "tanh", "batch_norm": True, "batch_size": 7},
+        {"loss": "mse", "hidden": (4,)},
     ]
     many = tunecore.train_many(X, y, configs, X_val=X_val, y_val=y_val, threads=2)
     for config, r in zip(configs, many):
@@ -346,13 +360,15 @@ def test_train_many_equals_train_and_keeps_order():
 
 def test_divergence_is_reported_and_does_not_disturb_other_trials():
     X, y = blobs(n=40, d=3, k=2, seed=5)
-    good = dict(lr=0.01, epochs=4, seed=2)
-    bad = dict(loss="mse", optimizer="sgd", lr=1e6, epochs=4, seed=2)
+    good = {"lr": 0.01, "epochs": 4, "seed": 2}
+    bad = {"loss": "mse", "optimizer": "sgd", "lr": 1e6, "epochs": 4, "seed": 2}
     r_bad = tunecore.train(X, X[:, 0], **bad)
     assert r_bad.status == "diverged"
     assert r_bad.diverged_epoch == r_bad.epochs_run < 4
     assert np.isnan(r_bad.history["train_loss"][-1])
-    results = tunecore.train_many(X, y, [good, dict(good, optimizer="sgd", lr=1e30), good], threads=2)
+    results = tunecore.train_many(
+        X, y, [good, dict(good, optimizer="sgd", lr=1e30), good], threads=2
+    )
     assert [r.status for r in results] == ["ok", "diverged", "ok"]
     assert results[1].diverged_epoch is not None and results[0].diverged_epoch is None
     alone = tunecore.train(X, y, **good)
@@ -424,7 +440,9 @@ def test_threads_settings():
 def test_omp_num_threads_sets_the_default():
     code = "import tunecore; print(tunecore.get_num_threads())"
     env = dict(os.environ, OMP_NUM_THREADS="3")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
     assert out.stdout.strip() == "3", out.stderr
 
 
@@ -456,7 +474,13 @@ X_OK, Y_OK = blobs(n=20, d=3, k=3, seed=0)
         (X_OK, Y_OK, {"beta1": 1.0}, ValueError, r"beta1 must be in \[0, 1\)"),
         (X_OK, Y_OK, {"beta2": -0.1}, ValueError, r"beta2 must be in \[0, 1\)"),
         (X_OK, Y_OK, {"momentum": 1.5}, ValueError, r"momentum must be in \[0, 1\)"),
-        (X_OK, Y_OK, {"activation": "gelu"}, ValueError, "activation must be one of relu, leaky_relu"),
+        (
+            X_OK,
+            Y_OK,
+            {"activation": "gelu"},
+            ValueError,
+            "activation must be one of relu, leaky_relu",
+        ),
         (X_OK, Y_OK, {"loss": "hinge"}, ValueError, "loss must be one of cross_entropy"),
         (X_OK, Y_OK, {"optimizer": "lbfgs"}, ValueError, "optimizer must be one of sgd, momentum"),
         (X_OK, Y_OK, {"lr_decay": "linear"}, ValueError, "lr_decay must be one of none"),
@@ -509,8 +533,8 @@ def test_train_many_checks_every_config_first():
 
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int64, np.uint8, np.bool_]
 VALUES = st.one_of(
@@ -531,7 +555,9 @@ def random_training(draw):
     if draw(st.booleans()) and X.ndim == 2 and d > 1:
         X = np.asfortranarray(X)
     ny = draw(st.sampled_from([n, max(n - 1, 0), n + 1]))
-    y = np.array(draw(st.lists(st.one_of(st.integers(-2, 5), st.floats(-3, 3)), min_size=ny, max_size=ny)))
+    y = np.array(
+        draw(st.lists(st.one_of(st.integers(-2, 5), st.floats(-3, 3)), min_size=ny, max_size=ny))
+    )
     options = draw(
         st.fixed_dictionaries(
             {},

@@ -115,12 +115,14 @@ def test_float32_gradient_matches_float64_on_every_kernel(kernel, batch_norm):
     rng = np.random.default_rng(11)
     # Wide enough layers that every micro-kernel runs full and edge tiles.
     config = _core_config(
-        _resolve_config(dict(hidden=(37, 50), activation="tanh", batch_norm=batch_norm)), 10
+        _resolve_config({"hidden": (37, 50), "activation": "tanh", "batch_norm": batch_norm}), 10
     )
     params = _core._init_params(config, 29)
     X = rng.normal(size=(45, 29)).astype(np.float32)
     labels = rng.integers(0, 10, size=45).astype(np.int32)
-    params64 = {k: [None if a is None else a.astype(np.float64) for a in v] for k, v in params.items()}
+    params64 = {
+        k: [None if a is None else a.astype(np.float64) for a in v] for k, v in params.items()
+    }
     loss64, g64, _ = _core._loss_grad64(config, params64, X.astype(np.float64), labels, None)
     before = _core.gemm_kernel()
     try:

@@ -170,14 +170,16 @@ DataArrays make_data(const py::object& x, const py::object& labels, const py::ob
     if (!labels.is_none()) {
         out.labels = labels.cast<CArray<int32_t>>();
         if (out.labels->ndim() != 1 || out.labels->shape(0) != out.data.n) {
-            throw std::invalid_argument(std::string(name) + ": labels must be 1-D with one entry per row");
+            throw std::invalid_argument(std::string(name) +
+                                        ": labels must be 1-D with one entry per row");
         }
         out.data.labels = out.labels->data();
     }
     if (!targets.is_none()) {
         out.targets = targets.cast<CArray<float>>();
         if (out.targets->ndim() != 2 || out.targets->shape(0) != out.data.n) {
-            throw std::invalid_argument(std::string(name) + ": targets must be 2-D with one row per row");
+            throw std::invalid_argument(std::string(name) +
+                                        ": targets must be 2-D with one row per row of X");
         }
         out.data.targets = out.targets->data();
         out.data.target_cols = out.targets->shape(1);

@@ -261,7 +261,9 @@ double loss_sum(const Config& config, const Workspace<T>& ws, int64_t rows, T* d
                 const T y = ws.targets[i * k + j];
                 // -[y log s(z) + (1 - y) log(1 - s(z))] = max(z, 0) - y z + log(1 + exp(-|z|))
                 row += double(std::max(zij, T(0)) - y * zij + std::log1p(std::exp(-std::abs(zij))));
-                if (delta != nullptr) delta[i * k + j] = (activate(Activation::sigmoid, zij) - y) * scale;
+                if (delta != nullptr) {
+                    delta[i * k + j] = (activate(Activation::sigmoid, zij) - y) * scale;
+                }
             }
             total += row / double(k);
         }
