@@ -44,9 +44,12 @@ def report(path: str) -> str:
         who = "tunecore" if bench["name"].endswith("_tunecore") else "scipy"
         groups.setdefault(bench["group"], {})[who] = bench["stats"]["median"]
     info = data["benchmarks"][0]["extra_info"] if data["benchmarks"] else {}
-    lines = [
+    header = (
         f"CPU: {info.get('cpu', '?')}, {info.get('cpus', '?')} cores, "
-        f"OMP_NUM_THREADS={info.get('omp_num_threads', '?')}",
+        f"OMP_NUM_THREADS={info.get('omp_num_threads', '?')}"
+    )
+    lines = [
+        header,
         "",
         f"| {'task':<28} | {'tunecore (ms)':>13} | {'scipy (ms)':>10} | {'ratio':>6} | target |",
         f"|{'-' * 30}|{'-' * 15}|{'-' * 12}|{'-' * 8}|--------|",

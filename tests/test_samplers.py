@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -144,9 +147,7 @@ def test_sobol_fast_forward_equals_scipy():
     np.testing.assert_array_equal(ours, theirs)
 
 
-@pytest.mark.parametrize(
-    "draws", [[8], [7], [1], [4, 3], [3, 5], [0, 3], [1, 1, 2]], ids=str
-)
+@pytest.mark.parametrize("draws", [[8], [7], [1], [4, 3], [3, 5], [0, 3], [1, 1, 2]], ids=str)
 def test_sobol_warns_like_scipy(draws):
     def warnings_of(engine):
         with warnings.catch_warnings(record=True) as caught:
@@ -360,3 +361,35 @@ def test_make_sampler_rejects_unknown_names():
         make_sampler("grid", 2)
     with pytest.raises(TypeError, match=r"name must be a str, got 3"):
         make_sampler(3, 2)
+
+
+# --- threads -------------------------------------------------------------------------------
+
+_DIGEST_SCRIPT = """
+import hashlib
+import warnings
+from tunecore.samplers import Halton, LatinHypercube, Random, Sobol
+warnings.simplefilter("ignore")
+for engine in (Random(7, seed=1), Sobol(7, seed=1), Sobol(7, scramble=False),
+               Halton(7, seed=1), Halton(7, scramble=False), LatinHypercube(7, seed=1)):
+    x = engine.fast_forward(12_345).random(50_001)
+    print(type(engine).__name__, hashlib.sha256(x.tobytes()).hexdigest())
+"""
+
+
+def test_points_do_not_depend_on_the_thread_count():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    digests = []
+    for threads in ("1", "2", "3"):
+        env = dict(os.environ, OMP_NUM_THREADS=threads, PYTHONPATH=root)
+        result = subprocess.run(
+            [sys.executable, "-c", _DIGEST_SCRIPT],
+            env=env,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        digests.append(result.stdout)
+    assert len(digests[0].splitlines()) == 6
+    assert digests[0] == digests[1] == digests[2]
