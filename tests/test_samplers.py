@@ -309,6 +309,8 @@ def test_lhs_bad_options_raise():
         LatinHypercube(2, optimization=1)
     with pytest.raises(TypeError, match=r"centered must be a bool, got 'yes'"):
         LatinHypercube(2, centered="yes")
+    with pytest.raises(ValueError, match=r"n must be below 2\*\*32 for LatinHypercube"):
+        LatinHypercube(2, seed=0).random(2**32)
 
 
 def test_core_centered_discrepancy_equals_scipy():
@@ -326,6 +328,37 @@ def test_random_row_is_a_pure_function_of_seed_and_index(k):
         np.testing.assert_array_equal(alone, Random(5, seed=42).random(k + 1)[k])
     batch = Random(5, seed=42).fast_forward(max(k - 3, 0)).random(8)
     np.testing.assert_array_equal(alone, batch[k - max(k - 3, 0)])
+
+
+@pytest.mark.parametrize(
+    "counter, key, expected",
+    [
+        ([0, 0, 0, 0], [0, 0], [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]),
+        ([2**32 - 1] * 4, [2**32 - 1] * 2, [0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD]),
+        (
+            [0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344],
+            [0xA4093822, 0x299F31D0],
+            [0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1],
+        ),
+    ],
+)
+def test_philox_known_answers(counter, key, expected):
+    # Known-answer vectors of Philox4x32-10 from the Random123 distribution.
+    assert _core.philox4x32_10(counter, key) == expected
+
+
+def test_random_rows_are_philox_blocks():
+    # Row k, columns 2b and 2b + 1: the two 64-bit words of Philox4x32-10 at counter
+    # (k mod 2**32, k // 2**32, b, tag) under key (seed mod 2**32, seed // 2**32), top 53 bits.
+    tag = 0x52414E44
+    seed, k = 2**40 + 12345, 2**33 + 7
+    row = Random(3, seed=seed).fast_forward(k).random(1)[0]
+    key = [seed % 2**32, seed >> 32]
+    words = []
+    for b in range(2):
+        w = _core.philox4x32_10([k % 2**32, k >> 32, b, tag], key)
+        words += [w[0] | (w[1] << 32), w[2] | (w[3] << 32)]
+    np.testing.assert_array_equal(row, [(w >> 11) * 2.0**-53 for w in words[:3]])
 
 
 def test_random_is_uniform():
