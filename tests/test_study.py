@@ -194,6 +194,27 @@ def _tier_strategy():
     return TierBudget(tiers, shares=(0.4, 0.4, 0.2), budget=Budget(trials=30), patience=6)
 
 
+def test_study_tier_budget_seconds_shares_within_five_percent():
+    # Tiers of 0.5 / 0.3 / 0.2 of 1.5 s, trials of ~0.03 s run by the real study loop.
+    shares = (0.5, 0.3, 0.2)
+    tiers = [
+        Tier("x", Space({"x": Float(0.0, 1.0, default=0.5)})),
+        Tier("y", Space({"y": Float(1e-3, 1.0, scale="log", default=0.1)})),
+        Tier("n", Space({"n": Int(1, 4, default=1)})),
+    ]
+    strategy = TierBudget(tiers, shares=shares, budget=Budget(seconds=1.5), patience=10_000)
+    study = Study.create("t", slow_quadratic, strategy, storage=":memory:")
+    study.run(progress=False)
+    timeline = study.strategy.timeline
+    assert [row["tier"] for row in timeline] == [0, 1, 2]
+    for row, share in zip(timeline, shares):
+        assert abs(row["used"] - share * 1.5) <= 0.05 * 1.5
+        assert row["end"] is not None
+    assert study.usage().seconds <= 1.5 * 1.05
+    tiers_in_order = [t.tier for t in study.trials]
+    assert tiers_in_order == sorted(tiers_in_order)
+
+
 def _resume_child(path: str) -> None:  # pragma: no cover - runs in a subprocess
     study = Study.create("r", slow_quadratic, _tier_strategy(), storage=path, seed=11)
     study.run(progress=False)
@@ -242,6 +263,33 @@ def test_study_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path):
     ]
     assert resumed.best_trial.params == fresh.best_trial.params
     assert resumed.strategy.tier_best == fresh.strategy.tier_best
+
+
+def _worker_child(path: str) -> None:  # pragma: no cover - runs in a subprocess
+    Study.load(path, "m", objective=slow_quadratic).run(progress=False)
+
+
+def test_study_three_processes_share_one_study_without_losing_or_doubling_trials(tmp_path):
+    path = tmp_path / "shared.db"
+    Study.create("m", slow_quadratic, RandomSearch(SPACE, 30, sampler="halton"), storage=path,
+                 seed=6)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c",
+             f"import test_study; test_study._worker_child({str(path)!r})"],
+            env=env,
+        )
+        for _ in range(3)
+    ]
+    for child in children:
+        assert child.wait(timeout=120) == 0
+    trials = Study.load(path, "m").trials
+    assert [t.number for t in trials] == list(range(30))
+    assert all(t.status == COMPLETE for t in trials)
+    assert [t.params for t in trials] == SPACE.sample(30, sampler="halton", seed=6)
+    owners = {times["owner"] for _, times in Storage(path).trials_with_times(1)}
+    assert len(owners) >= 2  # the work was really shared
 
 
 class _Interrupt:

@@ -54,6 +54,9 @@ logger = logging.getLogger(__name__)
 #: Reason stored for trials a dead process left running.
 STALE_REASON = "the process running it stopped before it finished"
 
+#: Seconds between looks at the storage while waiting for other processes' trials.
+POLL_SECONDS = 0.1
+
 __all__ = ["Budget", "Study", "Usage"]
 
 
@@ -95,6 +98,22 @@ class Study:
         self.budget = Budget.from_dict(record.get("budget"))
         self.strategy = strategy
         self.objective = objective
+        # (trials stored, trials finished) the strategy has seen; see _sync.
+        self._seen = storage.progress(self.id)
+
+    def _sync(self) -> bool:
+        """Rebuild the strategy from storage when other processes stored trials since it last
+        looked (several processes may run one study); True when it did."""
+        now = self.storage.progress(self.id)
+        if now == self._seen:
+            return False
+        record = self.storage.get_study(self.name)
+        strategy = strategy_from_dict(record["strategy"])
+        pairs = self.storage.trials_with_times(self.id)
+        strategy.restore([t for t, _ in pairs], {t.number: times for t, times in pairs})
+        self.strategy = strategy
+        self._seen = now
+        return True
 
     # -- construction -----------------------------------------------------------------------
 
@@ -457,7 +476,10 @@ class _Loop:
 
     def run(self) -> None:
         study, storage = self.study, self.storage
-        stale = storage.mark_interrupted(study.id, reason=STALE_REASON)
+        stale = storage.mark_interrupted(
+            study.id, storage.stale_running(study.id), reason=STALE_REASON
+        )
+        study._seen = storage.progress(study.id)  # only statuses changed: nothing to relearn
         if stale:
             logger.warning("%d trial(s) of %r were left running; re-running them", len(stale),
                            study.name)
@@ -473,7 +495,10 @@ class _Loop:
                     if jobs:
                         executor.submit(jobs)
                 if executor.in_flight == 0:
-                    break
+                    if not self._others_running():
+                        break
+                    time.sleep(POLL_SECONDS)  # another process runs trials we must wait for
+                    continue
                 finished = executor.wait(self.deadline())
                 self._record(finished, bar)
         except BaseException:
@@ -503,25 +528,35 @@ class _Loop:
         while requeue and len(jobs) < free:
             trial = requeue.pop(0)
             if storage.reclaim_trial(study.id, trial.number, clock=clock):
+                rows, done = study._seen
+                study._seen = (rows, done - 1)
                 jobs.append(Job(trial.number, dict(trial.params), trial.seed, trial.tier,
                                 trial.round, clock))
         room = free - len(jobs)
         if room <= 0 or requeue:
             return jobs
-        remaining = self.remaining_trials()
-        if remaining is not None:
-            room = min(room, remaining)
-        if room <= 0:
-            return jobs
-        proposals = study.strategy.ask(room, self.used())
-        if not proposals:
-            return jobs
-        numbers = storage.claim_trials(
-            study.id,
-            [{"params": p.params, "tier": p.tier, "round": p.round} for p in proposals],
-            seed_of=lambda k: child_seed(study.seed, k),
-            clock=clock,
-        )
+        # Catch up with other processes, ask and claim under one write lock, so no two
+        # processes claim the same proposal.
+        with storage.write_lock():
+            if study._sync():
+                self.trials_total = storage.count_trials(study.id)
+                self.epochs_total = storage.epochs_used(study.id)
+            remaining = self.remaining_trials()
+            if remaining is not None:
+                room = min(room, remaining)
+            if room <= 0:
+                return jobs
+            proposals = study.strategy.ask(room, self.used())
+            if not proposals:
+                return jobs
+            numbers = storage.claim_trials(
+                study.id,
+                [{"params": p.params, "tier": p.tier, "round": p.round} for p in proposals],
+                seed_of=lambda k: child_seed(study.seed, k),
+                clock=clock,
+            )
+            rows, done = study._seen
+            study._seen = (rows + len(numbers), done)
         for number, proposal in zip(numbers, proposals):
             jobs.append(Job(number, dict(proposal.params), child_seed(study.seed, number),
                             proposal.tier, proposal.round, clock))
@@ -555,6 +590,8 @@ class _Loop:
                 study.id, trial, clock=self.used().seconds, seconds=now - self.accounted
             )
             self.accounted = now
+            rows, done = study._seen
+            study._seen = (rows, done + 1)
             self.epochs_total += trial.epochs
             self.run_epochs += trial.epochs
             if trial.status != INTERRUPTED:
@@ -578,6 +615,14 @@ class _Loop:
             if fraction is not None:
                 postfix["budget"] = f"{100 * fraction:.0f}%"
             bar.set_postfix(postfix, refresh=False)
+
+    def _others_running(self) -> bool:
+        """True when trials claimed by other live processes are still running and this
+        study's strategy may need their results."""
+        if self.spent() or self.study.strategy.finished:
+            return False
+        rows, done = self.storage.progress(self.study.id)
+        return rows - done > 0
 
     def _make_bar(self) -> Any:
         if not self.progress:
