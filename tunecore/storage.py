@@ -43,7 +43,8 @@ import os
 import socket
 import sqlite3
 import time
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -204,10 +205,10 @@ class Storage:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _transaction(self, *, immediate: bool = False) -> "_Transaction":
+    def _transaction(self, *, immediate: bool = False) -> _Transaction:
         return _Transaction(self, immediate=immediate)
 
-    def write_lock(self) -> "_Transaction":
+    def write_lock(self) -> _Transaction:
         """A transaction holding SQLite's write lock: what runs inside (read the trials, ask
         the strategy, claim the proposals) is atomic with respect to other processes."""
         return _Transaction(self, immediate=True)
@@ -216,7 +217,7 @@ class Storage:
         """Close the connection (the object is unusable afterwards)."""
         self._conn.close()
 
-    def __enter__(self) -> "Storage":
+    def __enter__(self) -> Storage:  # noqa: PYI034 - Python 3.9 has no typing.Self
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -566,4 +567,4 @@ def _row_times(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-__all__ = ["Storage", "dumps", "loads", "COMPLETE"]
+__all__ = ["COMPLETE", "Storage", "dumps", "loads"]

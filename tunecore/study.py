@@ -32,7 +32,8 @@ import logging
 import math
 import sys
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Mapping
+from typing import Any, Callable
 
 from tunecore._seeding import child_seed, resolve_seed
 from tunecore.executors import Job, make_executor
@@ -129,7 +130,7 @@ class Study:
         seed: int | None = 0,
         budget: Budget | Mapping[str, Any] | None = None,
         load_if_exists: bool = False,
-    ) -> "Study":
+    ) -> Study:
         """Create a new study in ``storage``.
 
         Parameters
@@ -188,7 +189,7 @@ class Study:
         return cls(store, store.get_study(name) | {"id": study_id}, strategy, wrapped)
 
     @classmethod
-    def load(cls, storage: Any, name: str, objective: Any = None) -> "Study":
+    def load(cls, storage: Any, name: str, objective: Any = None) -> Study:
         """Open a stored study; give ``objective`` to continue running it.
 
         The strategy is rebuilt from the stored trials. Nothing is written: trials left
@@ -212,8 +213,8 @@ class Study:
         progress: bool = True,
         *,
         start_method: str = "spawn",
-        callbacks: list[Callable[["Study", Trial], None]] | None = None,
-    ) -> "Study":
+        callbacks: list[Callable[[Study, Trial], None]] | None = None,
+    ) -> Study:
         """Run trials until the strategy is finished or a budget is spent.
 
         Parameters
@@ -481,11 +482,15 @@ class _Loop:
         )
         study._seen = storage.progress(study.id)  # only statuses changed: nothing to relearn
         if stale:
-            logger.warning("%d trial(s) of %r were left running; re-running them", len(stale),
-                           study.name)
+            logger.warning(
+                "%d trial(s) of %r were left running; re-running them", len(stale), study.name
+            )
         requeue = storage.trials(study.id, statuses=[INTERRUPTED])
-        executor = make_executor(study.objective, self.n_jobs,  # type: ignore[arg-type]
-                                 start_method=self.start_method)
+        executor = make_executor(
+            study.objective,
+            self.n_jobs,  # type: ignore[arg-type]
+            start_method=self.start_method,
+        )
         bar = self._make_bar()
         try:
             while True:
@@ -506,7 +511,8 @@ class _Loop:
             executor.cancel()
             if pending:
                 storage.mark_interrupted(
-                    study.id, [j.number for j in pending],
+                    study.id,
+                    [j.number for j in pending],
                     reason="stopped by an exception in the study loop (e.g. Ctrl-C)",
                 )
             raise
@@ -517,9 +523,7 @@ class _Loop:
             executor.close()
             if bar is not None:
                 bar.close()
-        logger.info(
-            "study %r: %d trials, best %s", study.name, self.trials_total, self.best
-        )
+        logger.info("study %r: %d trials, best %s", study.name, self.trials_total, self.best)
 
     def _next_jobs(self, free: int, requeue: list[Trial]) -> list[Job]:
         study, storage = self.study, self.storage
@@ -530,8 +534,16 @@ class _Loop:
             if storage.reclaim_trial(study.id, trial.number, clock=clock):
                 rows, done = study._seen
                 study._seen = (rows, done - 1)
-                jobs.append(Job(trial.number, dict(trial.params), trial.seed, trial.tier,
-                                trial.round, clock))
+                jobs.append(
+                    Job(
+                        trial.number,
+                        dict(trial.params),
+                        trial.seed,
+                        trial.tier,
+                        trial.round,
+                        clock,
+                    )
+                )
         room = free - len(jobs)
         if room <= 0 or requeue:
             return jobs
@@ -558,8 +570,16 @@ class _Loop:
             rows, done = study._seen
             study._seen = (rows + len(numbers), done)
         for number, proposal in zip(numbers, proposals):
-            jobs.append(Job(number, dict(proposal.params), child_seed(study.seed, number),
-                            proposal.tier, proposal.round, clock))
+            jobs.append(
+                Job(
+                    number,
+                    dict(proposal.params),
+                    child_seed(study.seed, number),
+                    proposal.tier,
+                    proposal.round,
+                    clock,
+                )
+            )
         self.trials_total += len(numbers)
         self.run_trials += len(numbers)
         return jobs
@@ -596,8 +616,9 @@ class _Loop:
             self.run_epochs += trial.epochs
             if trial.status != INTERRUPTED:
                 told.append(trial)
-            if trial.ok and (self.best is None or _better(trial.value, self.best,
-                                                          study.direction)):
+            if trial.ok and (
+                self.best is None or _better(trial.value, self.best, study.direction)
+            ):
                 self.best = trial.value
             if trial.status in (FAILED, DIVERGED):
                 logger.info("trial %d %s: %s", trial.number, trial.status, trial.reason)
@@ -632,9 +653,11 @@ class _Loop:
         except ImportError:  # pragma: no cover - tqdm is in the "study" extra
             logger.warning("tqdm is not installed; running without a progress bar")
             return None
-        done = self.storage.count_trials(self.study.id) - self.storage.count_trials(
-            self.study.id, status=INTERRUPTED
-        ) - self.storage.count_trials(self.study.id, status=RUNNING)
+        done = (
+            self.storage.count_trials(self.study.id)
+            - self.storage.count_trials(self.study.id, status=INTERRUPTED)
+            - self.storage.count_trials(self.study.id, status=RUNNING)
+        )
         totals = []
         strategy_total = self.study.strategy.total
         if strategy_total is not None:
