@@ -24,7 +24,7 @@ def test_callable_float_result_is_complete():
 
 
 def test_callable_dict_result_splits_metrics_history_and_epochs():
-    fn = lambda p: {"loss": 0.5, "acc": 0.9, "curve": [3.0, 2.0], "epochs": 2}  # noqa: E731
+    fn = lambda p: {"loss": 0.5, "acc": 0.9, "curve": [3.0, 2.0], "epochs": 2}
     outcome = CallableObjective(fn, metric="loss").evaluate({}, seed=0)
     assert outcome.value == 0.5
     assert outcome.metrics == {"loss": 0.5, "acc": 0.9}
@@ -142,8 +142,9 @@ def test_mlp_objective_study_on_digits(digits):
     X, y = digits
     objective = MLPObjective(X, y, base={"epochs": 8, "hidden": (32,)})
     space = Space({"lr": Float(1e-3, 1e-1, scale="log"), "units": Fixed(48)})
-    study = Study.create("digits", objective, RandomSearch(space, 8, sampler="halton"),
-                         storage=":memory:", seed=4)
+    study = Study.create(
+        "digits", objective, RandomSearch(space, 8, sampler="halton"), storage=":memory:", seed=4
+    )
     study.run(n_jobs=2, progress=False)
     trials = study.trials
     assert [t.status for t in trials] == [COMPLETE] * 8
@@ -153,8 +154,13 @@ def test_mlp_objective_study_on_digits(digits):
     assert best.metrics["val_accuracy"] >= 0.95
     assert best.value == best.metrics["val_loss"] == best.history["val_loss"][-1]
     # The stored trial is exactly what train() gives for the mapped config and trial seed.
-    again = train(objective.X, objective.y, X_val=objective.X_val, y_val=objective.y_val,
-                  **objective.config(best.params, best.seed))
+    again = train(
+        objective.X,
+        objective.y,
+        X_val=objective.X_val,
+        y_val=objective.y_val,
+        **objective.config(best.params, best.seed),
+    )
     assert again.config["hidden"] == (48,)
     assert float(again.history["val_loss"][-1]) == pytest.approx(best.value, rel=1e-12)
 
@@ -163,14 +169,14 @@ def test_mlp_objective_divergence_and_bad_config_are_per_trial(digits):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 5))
     y = X @ rng.normal(size=5)
-    objective = MLPObjective(X, y, base={"epochs": 3, "loss": "mse", "optimizer": "sgd",
-                                         "activation": "identity"})
+    objective = MLPObjective(
+        X, y, base={"epochs": 3, "loss": "mse", "optimizer": "sgd", "activation": "identity"}
+    )
     outcomes = objective.evaluate_batch(
         [{"lr": 1e-2}, {"lr": 1e5}, {"lr": 1e-2, "batch_size": 0}], [1, 2, 3]
     )
     assert outcomes[0].status == COMPLETE and np.isfinite(outcomes[0].value)
-    assert (outcomes[1].status, outcomes[1].reason) == (DIVERGED,
-                                                        "training diverged at epoch 1")
+    assert (outcomes[1].status, outcomes[1].reason) == (DIVERGED, "training diverged at epoch 1")
     assert outcomes[1].value is None
     assert outcomes[2].status == FAILED
     assert outcomes[2].reason == "ValueError: batch_size must be >= 1, got 0"

@@ -127,8 +127,9 @@ def test_storage_finish_unclaimed_trial_raises():
 def test_storage_mark_interrupted_and_reclaim():
     storage = Storage(":memory:")
     study_id = _study(storage)
-    storage.claim_trials(study_id, [{"params": {"x": 0.1}}, {"params": {"x": 0.2}}],
-                         seed_of=lambda k: k)
+    storage.claim_trials(
+        study_id, [{"params": {"x": 0.1}}, {"params": {"x": 0.2}}], seed_of=lambda k: k
+    )
     storage.finish_trial(study_id, Trial(0, {"x": 0.1}, COMPLETE, value=1.0))
     assert storage.mark_interrupted(study_id, reason="died") == [1]
     trial = storage.trials(study_id)[1]
@@ -149,8 +150,9 @@ def test_storage_claims_from_two_connections_never_share_a_number(tmp_path):
     def claim() -> None:
         storage = Storage(path)
         for _ in range(20):
-            numbers = storage.claim_trials(study_id, [{"params": {"x": 0.5}}] * 2,
-                                           seed_of=lambda k: k)
+            numbers = storage.claim_trials(
+                study_id, [{"params": {"x": 0.5}}] * 2, seed_of=lambda k: k
+            )
             with lock:
                 got.extend(numbers)
         storage.close()
@@ -168,8 +170,9 @@ def test_storage_failed_transaction_rolls_back():
     study_id = _study(storage)
     with pytest.raises(TypeError):
         # An unserializable param fails inside the claim's transaction.
-        storage.claim_trials(study_id, [{"params": {"x": 0.1}}, {"params": {"x": object()}}],
-                             seed_of=lambda k: k)
+        storage.claim_trials(
+            study_id, [{"params": {"x": 0.1}}, {"params": {"x": object()}}], seed_of=lambda k: k
+        )
     assert storage.count_trials(study_id) == 0
 
 

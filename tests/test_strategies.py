@@ -175,8 +175,9 @@ def test_coarse_to_fine_boxes_shrink_around_the_best_and_stay_inside():
 
 
 def test_coarse_to_fine_keeps_choice_options_seen_among_the_best():
-    space = Space({"x": Float(0.0, 1.0), "act": Choice(["relu", "tanh", "sigmoid"]),
-                   "epochs": Fixed(3)})
+    space = Space(
+        {"x": Float(0.0, 1.0), "act": Choice(["relu", "tanh", "sigmoid"]), "epochs": Fixed(3)}
+    )
     penalty = {"relu": 0.0, "tanh": 1.0, "sigmoid": 2.0}
     c2f = CoarseToFine(space, 2, 16, keep=0.2, seed=0)
     trials = drive(c2f, lambda p: (p["x"] - 0.5) ** 2 + penalty[p["act"]], batch=16)
@@ -191,8 +192,12 @@ def test_coarse_to_fine_waits_for_a_round_before_the_next():
     first = c2f.ask(10)
     assert len(first) == 4 and {p.round for p in first} == {0}
     assert c2f.ask(10) == []  # round 0 not told yet
-    c2f.tell([Trial(k, p.params, COMPLETE, value=_bowl(p.params), round=0)
-              for k, p in enumerate(first[:3])])
+    c2f.tell(
+        [
+            Trial(k, p.params, COMPLETE, value=_bowl(p.params), round=0)
+            for k, p in enumerate(first[:3])
+        ]
+    )
     assert c2f.ask(10) == []
     c2f.tell([Trial(3, first[3].params, COMPLETE, value=1.0, round=0)])
     assert {p.round for p in c2f.ask(10)} == {1}
@@ -212,8 +217,10 @@ def test_coarse_to_fine_restore_gives_the_same_proposals():
         if not proposals:
             break
         start = 13 + len(rest)
-        told = [Trial(start + i, p.params, COMPLETE, value=_bowl(p.params), round=p.round)
-                for i, p in enumerate(proposals)]
+        told = [
+            Trial(start + i, p.params, COMPLETE, value=_bowl(p.params), round=p.round)
+            for i, p in enumerate(proposals)
+        ]
         rest.extend(told)
         rebuilt.tell(told)
     assert [t.params for t in rest] == [t.params for t in trials[13:]]
@@ -232,8 +239,7 @@ def test_coarse_to_fine_failed_round_keeps_the_box():
 def _tiers(search="random"):
     return [
         Tier("first", Space({"a": Float(0.0, 1.0, default=0.5)})),
-        Tier("second", Space({"b": Float(0.0, 1.0, default=0.5)}), search=search,
-             round_size=4),
+        Tier("second", Space({"b": Float(0.0, 1.0, default=0.5)}), search=search, round_size=4),
         Tier("third", Space({"c": Int(1, 8, default=2), "d": Choice(["p", "q"], default="p")})),
     ]
 
@@ -260,8 +266,12 @@ def test_tier_budget_never_skips_ahead():
     assert len(first) == 5 and {p.tier for p in first} == {0}
     # Tier 0's allotment is out but its trials are in flight: nothing from tier 1 yet.
     assert tb.ask(100) == []
-    tb.tell([Trial(k, p.params, COMPLETE, value=_abc(p.params), tier=0)
-             for k, p in enumerate(first[:4])])
+    tb.tell(
+        [
+            Trial(k, p.params, COMPLETE, value=_abc(p.params), tier=0)
+            for k, p in enumerate(first[:4])
+        ]
+    )
     assert tb.ask(100) == []
     tb.tell([Trial(4, first[4].params, COMPLETE, value=_abc(first[4].params), tier=0)])
     second = tb.ask(100)
@@ -298,20 +308,30 @@ def test_tier_budget_rolls_unused_budget_forward_on_convergence():
 
 
 def test_tier_budget_patience_needs_a_relative_improvement():
-    tb = TierBudget(_tiers(), shares=(0.5, 0.3, 0.2), budget=Budget(trials=100), patience=3,
-                    min_improvement=0.1)
+    tb = TierBudget(
+        _tiers(),
+        shares=(0.5, 0.3, 0.2),
+        budget=Budget(trials=100),
+        patience=3,
+        min_improvement=0.1,
+    )
     tb.bind(seed=0, direction="minimize")
     values = [1.0, 0.95, 0.92, 0.91, 0.5]  # 0.95, 0.92, 0.91 improve by less than 10%
     proposals = tb.ask(5)
-    tb.tell([Trial(k, p.params, COMPLETE, value=v, tier=0)
-             for k, (p, v) in enumerate(zip(proposals, values))])
+    tb.tell(
+        [
+            Trial(k, p.params, COMPLETE, value=v, tier=0)
+            for k, (p, v) in enumerate(zip(proposals, values))
+        ]
+    )
     assert tb.timeline[0]["converged"]
     assert tb._states[0].converged_at == 3
 
 
 def test_tier_budget_coarse_to_fine_tier_shrinks_rounds():
-    tb = TierBudget(_tiers("coarse_to_fine"), shares=(0.25, 0.5, 0.25),
-                    budget=Budget(trials=48), patience=1000)
+    tb = TierBudget(
+        _tiers("coarse_to_fine"), shares=(0.25, 0.5, 0.25), budget=Budget(trials=48), patience=1000
+    )
     trials = drive(tb, _abc, batch=4)
     rounds = [t.round for t in trials if t.tier == 1]
     assert rounds == sorted(rounds) and max(rounds) >= 4
@@ -321,8 +341,13 @@ def test_tier_budget_coarse_to_fine_tier_shrinks_rounds():
 
 def test_tier_budget_restore_continues_identically():
     def make():
-        return TierBudget(_tiers("coarse_to_fine"), shares=(0.4, 0.4, 0.2),
-                          budget=Budget(trials=30), patience=5, seed=9)
+        return TierBudget(
+            _tiers("coarse_to_fine"),
+            shares=(0.4, 0.4, 0.2),
+            budget=Budget(trials=30),
+            patience=5,
+            seed=9,
+        )
 
     live = drive(make(), _abc, batch=1)
     for cut in (3, 12, 17, 25):
@@ -335,8 +360,14 @@ def test_tier_budget_restore_continues_identically():
             if not proposals:
                 break
             p = proposals[0]
-            trial = Trial(cut + len(rest), p.params, COMPLETE, value=_abc(p.params),
-                          tier=p.tier, round=p.round)
+            trial = Trial(
+                cut + len(rest),
+                p.params,
+                COMPLETE,
+                value=_abc(p.params),
+                tier=p.tier,
+                round=p.round,
+            )
             rest.append(trial)
             rebuilt.tell([trial])
         assert [(t.params, t.tier, t.round) for t in rest] == [
@@ -346,8 +377,7 @@ def test_tier_budget_restore_continues_identically():
 
 def test_tier_budget_seconds_shares_follow_the_clock():
     # Simulated clock: every trial takes 0.3 s; budget 30 s; shares 0.5 / 0.3 / 0.2.
-    tb = TierBudget(_tiers(), shares=(0.5, 0.3, 0.2), budget=Budget(seconds=30.0),
-                    patience=1000)
+    tb = TierBudget(_tiers(), shares=(0.5, 0.3, 0.2), budget=Budget(seconds=30.0), patience=1000)
     tb.bind(seed=0, direction="minimize")
     clock, number = 0.0, 0
     while True:
@@ -391,8 +421,9 @@ def test_tier_checks_defaults_and_overlap():
     with pytest.raises(ValueError, match="tiers must search disjoint parameters, got 'x'"):
         TierBudget([tier, tier], budget=Budget(trials=4))
     with pytest.raises(ValueError, match="shares must be 2 positive numbers"):
-        TierBudget([tier, Tier("u", Space({"y": Fixed(1)}))], shares=(1.0,),
-                   budget=Budget(trials=4))
+        TierBudget(
+            [tier, Tier("u", Space({"y": Fixed(1)}))], shares=(1.0,), budget=Budget(trials=4)
+        )
     with pytest.raises(ValueError, match="budget must limit exactly one"):
         TierBudget([tier], budget=Budget(trials=4, seconds=2.0))
 

@@ -52,8 +52,9 @@ def with_seed(params, seed):
 
 @pytest.mark.filterwarnings("ignore:The balance properties of Sobol")
 def test_study_runs_random_search_and_finds_the_best():
-    study = Study.create("s", quadratic, RandomSearch(SPACE, 40, sampler="sobol"),
-                         storage=":memory:", seed=3)
+    study = Study.create(
+        "s", quadratic, RandomSearch(SPACE, 40, sampler="sobol"), storage=":memory:", seed=3
+    )
     study.run(progress=False)
     trials = study.trials
     assert len(trials) == 40 and all(t.status == COMPLETE for t in trials)
@@ -65,15 +66,21 @@ def test_study_runs_random_search_and_finds_the_best():
 
 
 def test_study_maximize_picks_the_largest_value():
-    study = Study.create("s", lambda p: -quadratic(p), GridSearch(SPACE, 4),
-                         storage=":memory:", direction="maximize")
+    study = Study.create(
+        "s",
+        lambda p: -quadratic(p),
+        GridSearch(SPACE, 4),
+        storage=":memory:",
+        direction="maximize",
+    )
     study.run(progress=False)
     assert study.best_value == max(t.value for t in study.trials)
 
 
 def test_study_failed_and_diverged_trials_have_reasons_and_never_win():
-    study = Study.create("s", flaky, RandomSearch(SPACE, 40, sampler="random"),
-                         storage=":memory:", seed=0)
+    study = Study.create(
+        "s", flaky, RandomSearch(SPACE, 40, sampler="random"), storage=":memory:", seed=0
+    )
     study.run(progress=False)
     trials = study.trials
     statuses = {t.status for t in trials}
@@ -93,8 +100,7 @@ def test_study_failed_and_diverged_trials_have_reasons_and_never_win():
 
 
 def test_study_bad_return_value_fails_the_trial():
-    study = Study.create("s", lambda p: "not a number", RandomSearch(SPACE, 2),
-                         storage=":memory:")
+    study = Study.create("s", lambda p: "not a number", RandomSearch(SPACE, 2), storage=":memory:")
     study.run(progress=False)
     assert {t.reason for t in study.trials} == {
         "the objective must return a number or a dict, got 'not a number'"
@@ -111,8 +117,9 @@ def test_study_trial_seed_is_child_of_study_seed():
 
 
 def test_study_trial_budget_and_run_budget():
-    study = Study.create("s", quadratic, RandomSearch(SPACE, None), storage=":memory:",
-                         budget=Budget(trials=12))
+    study = Study.create(
+        "s", quadratic, RandomSearch(SPACE, None), storage=":memory:", budget=Budget(trials=12)
+    )
     study.run(budget=Budget(trials=5), progress=False)
     assert len(study.trials) == 5
     study.run(budget={"trials": 5}, progress=False)
@@ -124,17 +131,26 @@ def test_study_trial_budget_and_run_budget():
 
 
 def test_study_epoch_budget_counts_reported_epochs():
-    study = Study.create("s", lambda p: {"value": quadratic(p), "epochs": 3},
-                         RandomSearch(SPACE, None), storage=":memory:",
-                         budget=Budget(epochs=10))
+    study = Study.create(
+        "s",
+        lambda p: {"value": quadratic(p), "epochs": 3},
+        RandomSearch(SPACE, None),
+        storage=":memory:",
+        budget=Budget(epochs=10),
+    )
     study.run(progress=False)
     assert [t.epochs for t in study.trials] == [3, 3, 3, 3]
     assert study.usage().epochs == 12
 
 
 def test_study_seconds_budget_stops_starting_trials_in_time():
-    study = Study.create("s", slow_quadratic, RandomSearch(SPACE, None), storage=":memory:",
-                         budget=Budget(seconds=0.6))
+    study = Study.create(
+        "s",
+        slow_quadratic,
+        RandomSearch(SPACE, None),
+        storage=":memory:",
+        budget=Budget(seconds=0.6),
+    )
     start = time.monotonic()
     study.run(progress=False)
     elapsed = time.monotonic() - start
@@ -156,8 +172,9 @@ def test_study_process_pool_gives_the_serial_results():
 
 
 def test_study_process_pool_records_worker_exceptions():
-    study = Study.create("s", flaky, RandomSearch(SPACE, 12, sampler="random"),
-                         storage=":memory:", seed=0)
+    study = Study.create(
+        "s", flaky, RandomSearch(SPACE, 12, sampler="random"), storage=":memory:", seed=0
+    )
     study.run(n_jobs=2, progress=False)
     failed = [t for t in study.trials if t.status == FAILED]
     assert failed and all(t.reason.startswith("RuntimeError: x=") for t in failed)
@@ -168,16 +185,13 @@ def test_study_create_refuses_a_taken_name_and_loads_on_request(tmp_path):
     Study.create("s", quadratic, RandomSearch(SPACE, 3), storage=path).run(progress=False)
     with pytest.raises(ValueError, match="name must be a study name not yet in"):
         Study.create("s", quadratic, RandomSearch(SPACE, 3), storage=path)
-    again = Study.create("s", quadratic, RandomSearch(SPACE, 3), storage=path,
-                         load_if_exists=True)
+    again = Study.create("s", quadratic, RandomSearch(SPACE, 3), storage=path, load_if_exists=True)
     assert len(again.trials) == 3
 
 
 def test_study_loaded_without_objective_reads_but_does_not_run(tmp_path):
     path = tmp_path / "s.db"
-    Study.create("s", quadratic, RandomSearch(SPACE, 4), storage=path, seed=1).run(
-        progress=False
-    )
+    Study.create("s", quadratic, RandomSearch(SPACE, 4), storage=path, seed=1).run(progress=False)
     study = Study.load(path, "s")
     assert len(study.trials) == 4 and study.seed == 1 and study.space == SPACE
     with pytest.raises(RuntimeError, match="objective must be given to run a study loaded"):
@@ -187,11 +201,36 @@ def test_study_loaded_without_objective_reads_but_does_not_run(tmp_path):
 def _tier_strategy():
     tiers = [
         Tier("x", Space({"x": Float(0.0, 1.0, default=0.5)})),
-        Tier("y", Space({"y": Float(1e-3, 1.0, scale="log", default=0.1)}),
-             search="coarse_to_fine", round_size=4),
+        Tier(
+            "y",
+            Space({"y": Float(1e-3, 1.0, scale="log", default=0.1)}),
+            search="coarse_to_fine",
+            round_size=4,
+        ),
         Tier("z", Space({"n": Int(1, 4, default=1), "c": Choice(["a", "b"], default="a")})),
     ]
     return TierBudget(tiers, shares=(0.4, 0.4, 0.2), budget=Budget(trials=30), patience=6)
+
+
+def test_study_tier_budget_seconds_shares_within_five_percent():
+    # Tiers of 0.5 / 0.3 / 0.2 of 1.5 s, trials of ~0.03 s run by the real study loop.
+    shares = (0.5, 0.3, 0.2)
+    tiers = [
+        Tier("x", Space({"x": Float(0.0, 1.0, default=0.5)})),
+        Tier("y", Space({"y": Float(1e-3, 1.0, scale="log", default=0.1)})),
+        Tier("n", Space({"n": Int(1, 4, default=1)})),
+    ]
+    strategy = TierBudget(tiers, shares=shares, budget=Budget(seconds=1.5), patience=10_000)
+    study = Study.create("t", slow_quadratic, strategy, storage=":memory:")
+    study.run(progress=False)
+    timeline = study.strategy.timeline
+    assert [row["tier"] for row in timeline] == [0, 1, 2]
+    for row, share in zip(timeline, shares):
+        assert abs(row["used"] - share * 1.5) <= 0.05 * 1.5
+        assert row["end"] is not None
+    assert study.usage().seconds <= 1.5 * 1.05
+    tiers_in_order = [t.tier for t in study.trials]
+    assert tiers_in_order == sorted(tiers_in_order)
 
 
 def _resume_child(path: str) -> None:  # pragma: no cover - runs in a subprocess
@@ -244,6 +283,33 @@ def test_study_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path):
     assert resumed.strategy.tier_best == fresh.strategy.tier_best
 
 
+def _worker_child(path: str) -> None:  # pragma: no cover - runs in a subprocess
+    Study.load(path, "m", objective=slow_quadratic).run(progress=False)
+
+
+def test_study_three_processes_share_one_study_without_losing_or_doubling_trials(tmp_path):
+    path = tmp_path / "shared.db"
+    Study.create(
+        "m", slow_quadratic, RandomSearch(SPACE, 30, sampler="halton"), storage=path, seed=6
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", f"import test_study; test_study._worker_child({str(path)!r})"],
+            env=env,
+        )
+        for _ in range(3)
+    ]
+    for child in children:
+        assert child.wait(timeout=120) == 0
+    trials = Study.load(path, "m").trials
+    assert [t.number for t in trials] == list(range(30))
+    assert all(t.status == COMPLETE for t in trials)
+    assert [t.params for t in trials] == SPACE.sample(30, sampler="halton", seed=6)
+    owners = {times["owner"] for _, times in Storage(path).trials_with_times(1)}
+    assert len(owners) >= 2  # the work was really shared
+
+
 class _Interrupt:
     """Raises KeyboardInterrupt at one trial, once (as a Ctrl-C there would)."""
 
@@ -268,24 +334,37 @@ def test_study_keyboard_interrupt_marks_the_trial_interrupted_and_resume_reruns_
     trials = study.trials
     assert [t.status for t in trials] == [COMPLETE] * 5 + [INTERRUPTED]
     study.run(progress=False)
-    reference = Study.create("t", quadratic, CoarseToFine(SPACE, 2, 8, seed=2),
-                             storage=":memory:", seed=2).run(progress=False)
+    reference = Study.create(
+        "t", quadratic, CoarseToFine(SPACE, 2, 8, seed=2), storage=":memory:", seed=2
+    ).run(progress=False)
     assert [(t.params, t.value) for t in study.trials] == [
         (t.params, t.value) for t in reference.trials
     ]
 
 
 def test_study_exports_csv_json_and_dataframe(tmp_path):
-    study = Study.create("s", flaky, RandomSearch(SPACE, 12, sampler="random"),
-                         storage=":memory:", seed=0)
+    study = Study.create(
+        "s", flaky, RandomSearch(SPACE, 12, sampler="random"), storage=":memory:", seed=0
+    )
     study.run(progress=False)
     trials = study.trials
 
     study.export_csv(tmp_path / "t.csv")
     with open(tmp_path / "t.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["number", "status", "value", "x", "y", "seed", "duration",
-                             "epochs", "tier", "round", "reason"]
+    assert list(rows[0]) == [
+        "number",
+        "status",
+        "value",
+        "x",
+        "y",
+        "seed",
+        "duration",
+        "epochs",
+        "tier",
+        "round",
+        "reason",
+    ]
     for row, trial in zip(rows, trials):
         assert int(row["number"]) == trial.number and row["status"] == trial.status
         assert float(row["x"]) == trial.params["x"]

@@ -17,8 +17,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from tunecore.objectives import Objective, Outcome
 from tunecore.trial import FAILED
@@ -127,9 +128,7 @@ class ProcessExecutor:
 
     def __init__(self, objective: Objective, n_jobs: int, start_method: str = "spawn") -> None:
         if start_method not in ("spawn", "forkserver"):
-            raise ValueError(
-                f"start_method must be 'spawn' or 'forkserver', got {start_method!r}"
-            )
+            raise ValueError(f"start_method must be 'spawn' or 'forkserver', got {start_method!r}")
         self.objective = objective
         self.capacity = int(n_jobs)
         self._pool = cf.ProcessPoolExecutor(
@@ -143,8 +142,9 @@ class ProcessExecutor:
 
     def submit(self, jobs: list[Job]) -> None:
         for job in jobs:
-            future = self._pool.submit(_evaluate_in_worker, self.objective, dict(job.params),
-                                       job.seed)
+            future = self._pool.submit(
+                _evaluate_in_worker, self.objective, dict(job.params), job.seed
+            )
             self._futures[future] = job
 
     def wait(self, deadline: float | None = None) -> list[tuple[Job, Outcome]]:

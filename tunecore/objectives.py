@@ -18,8 +18,9 @@ import logging
 import math
 import numbers
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -90,9 +91,7 @@ def outcome_from_result(result: Any, metric: str, duration: float | None) -> Out
             key = str(key)
             if key == "epochs" and isinstance(item, numbers.Integral):
                 epochs = int(item)
-            elif isinstance(item, (bool, np.bool_)):
-                metrics[key] = float(item)
-            elif isinstance(item, numbers.Real):
+            elif isinstance(item, (bool, np.bool_, numbers.Real)):
                 metrics[key] = float(item)
             elif isinstance(item, (list, tuple, np.ndarray)):
                 history[key] = np.asarray(item, dtype=float).tolist()
@@ -228,7 +227,7 @@ class CallableObjective(Objective):
                 result = self.fn(dict(params), seed=seed)
             else:
                 result = self.fn(dict(params))
-        except Exception as exc:  # noqa: BLE001 - any error of user code fails the trial only
+        except Exception as exc:
             logger.debug("trial failed", exc_info=True)
             return Outcome(
                 FAILED,
@@ -252,9 +251,7 @@ def _accepts_seed(fn: Callable[..., Any]) -> bool:
         parameters = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return False
-    return any(
-        p.name == "seed" or p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters
-    )
+    return any(p.name == "seed" or p.kind == inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def as_objective(objective: Any) -> Objective:
@@ -534,13 +531,13 @@ def _split(
     n = y.shape[0]
     if not stratify:
         order = rng.permutation(n)
-        n_val = max(1, int(round(fraction * n)))
+        n_val = max(1, round(fraction * n))
         return np.sort(order[n_val:]), np.sort(order[:n_val])
     val: list[np.ndarray] = []
     train: list[np.ndarray] = []
     for label in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == label))
-        n_val = int(round(fraction * idx.size))
+        n_val = round(fraction * idx.size)
         val.append(idx[:n_val])
         train.append(idx[n_val:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))

@@ -14,6 +14,12 @@ One file holds any number of studies. Two tables:
     ``tier``, ``round``, ``reason``, ``started`` and ``finished`` (Unix time),
     ``clock_start`` and ``clock_end`` (study seconds, the clock the time budget counts).
 
+Several processes may run one study: a process asks its strategy and claims the proposals
+while holding the write lock (:meth:`Storage.write_lock`), after catching up with the trials
+the others stored, so no two processes take the same number or the same proposal. Each
+trial records its ``owner`` (``host:pid``) so a resumed run re-runs only the trials whose
+process is gone.
+
 Durability: the database runs in WAL mode with a busy timeout, so a reader never blocks the
 writer and several processes may write one file. A trial is *claimed* (inserted as
 ``running``) before it runs and written when it finishes, each in its own transaction, so a
@@ -33,9 +39,12 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import socket
 import sqlite3
 import time
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -84,6 +93,7 @@ CREATE TABLE IF NOT EXISTS trials (
     finished REAL,
     clock_start REAL,
     clock_end REAL,
+    owner TEXT,
     UNIQUE (study_id, number)
 );
 CREATE INDEX IF NOT EXISTS trials_by_study ON trials (study_id, number);
@@ -91,8 +101,30 @@ CREATE INDEX IF NOT EXISTS trials_by_study ON trials (study_id, number);
 
 _TRIAL_COLUMNS = (
     "number, params, status, value, metrics, history, seed, duration, epochs, tier, round, "
-    "reason, started, finished, clock_start, clock_end"
+    "reason, started, finished, clock_start, clock_end, owner"
 )
+
+
+def this_owner() -> str:
+    """``host:pid`` of this process, stored with the trials it claims."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_alive(owner: str | None) -> bool | None:
+    """True / False when ``owner`` is a process of this host that is / is not running; None
+    when it runs elsewhere (or is unknown), which this process cannot tell."""
+    if not owner or ":" not in owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, OSError):
+        return True
+    return True
 
 
 def _jsonable(value: Any) -> Any:
@@ -152,6 +184,7 @@ class Storage:
         self.path = str(path)
         # isolation_level=None: autocommit; every transaction below is an explicit BEGIN.
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        self._depth = 0  # nesting of _Transaction blocks; only the outermost one commits
         self._conn.row_factory = sqlite3.Row
         self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         if self.path != ":memory:" and not self.path.startswith("file::memory:"):
@@ -172,14 +205,19 @@ class Storage:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _transaction(self, *, immediate: bool = False) -> "_Transaction":
-        return _Transaction(self._conn, immediate=immediate)
+    def _transaction(self, *, immediate: bool = False) -> _Transaction:
+        return _Transaction(self, immediate=immediate)
+
+    def write_lock(self) -> _Transaction:
+        """A transaction holding SQLite's write lock: what runs inside (read the trials, ask
+        the strategy, claim the proposals) is atomic with respect to other processes."""
+        return _Transaction(self, immediate=True)
 
     def close(self) -> None:
         """Close the connection (the object is unusable afterwards)."""
         self._conn.close()
 
-    def __enter__(self) -> "Storage":
+    def __enter__(self) -> Storage:  # noqa: PYI034 - Python 3.9 has no typing.Self
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -286,14 +324,17 @@ class Storage:
         *,
         seed_of: Any,
         clock: float | None = None,
+        owner: str | None = None,
     ) -> list[int]:
         """Insert trials as ``running`` in one transaction and return their numbers.
 
         Numbers continue after the largest stored one, allocated under the write lock so
         several processes never take the same number. ``entries`` hold ``params`` and
-        optionally ``tier`` and ``round``; ``seed_of(number)`` gives each trial's seed.
+        optionally ``tier`` and ``round``; ``seed_of(number)`` gives each trial's seed;
+        ``owner`` defaults to this process (:func:`this_owner`).
         """
         now = time.time()
+        owner = owner or this_owner()
         numbers: list[int] = []
         with self._transaction(immediate=True):
             row = self._conn.execute(
@@ -304,7 +345,7 @@ class Storage:
                 number = first + offset
                 self._conn.execute(
                     "INSERT INTO trials (study_id, number, params, status, seed, tier, round, "
-                    "started, clock_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "started, clock_start, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         study_id,
                         number,
@@ -315,6 +356,7 @@ class Storage:
                         entry.get("round"),
                         now,
                         clock,
+                        owner,
                     ),
                 )
                 numbers.append(number)
@@ -324,9 +366,9 @@ class Storage:
         """Mark an ``interrupted`` trial ``running`` again; False if another process has it."""
         with self._transaction(immediate=True):
             cursor = self._conn.execute(
-                "UPDATE trials SET status = ?, started = ?, clock_start = ?, reason = NULL "
-                "WHERE study_id = ? AND number = ? AND status = ?",
-                (RUNNING, time.time(), clock, study_id, number, INTERRUPTED),
+                "UPDATE trials SET status = ?, started = ?, clock_start = ?, reason = NULL, "
+                "owner = ? WHERE study_id = ? AND number = ? AND status = ?",
+                (RUNNING, time.time(), clock, this_owner(), study_id, number, INTERRUPTED),
             )
         return cursor.rowcount == 1
 
@@ -395,6 +437,32 @@ class Storage:
                 )
         return numbers
 
+    def stale_running(self, study_id: int) -> list[int]:
+        """Numbers of ``running`` trials whose process is gone: claimed by a process of this
+        host that no longer runs, or by this very process (left over from an earlier run).
+
+        Trials claimed on another host are never called stale: this process cannot see
+        whether their owner lives (a study shared across machines must be resumed there).
+        """
+        rows = self._conn.execute(
+            "SELECT number, owner FROM trials WHERE study_id = ? AND status = ?",
+            (study_id, RUNNING),
+        ).fetchall()
+        me = this_owner()
+        return [
+            int(row["number"])
+            for row in rows
+            if row["owner"] == me or _owner_alive(row["owner"]) is False
+        ]
+
+    def progress(self, study_id: int) -> tuple[int, int]:
+        """(trials stored, trials no longer running) of the study: a cheap change detector."""
+        row = self._conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(status != ?), 0) FROM trials WHERE study_id = ?",
+            (RUNNING, study_id),
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
     def trials(self, study_id: int, *, statuses: Sequence[str] | None = None) -> list[Trial]:
         """The study's trials in number order, optionally only those with given statuses."""
         return [trial for trial, _ in self.trials_with_times(study_id, statuses=statuses)]
@@ -445,23 +513,30 @@ class Storage:
 
 
 class _Transaction:
-    """``BEGIN`` ... ``COMMIT`` on success, ``ROLLBACK`` on any exception."""
+    """``BEGIN`` ... ``COMMIT`` on success, ``ROLLBACK`` on any exception; nested blocks join
+    the outermost one."""
 
-    def __init__(self, conn: sqlite3.Connection, *, immediate: bool = False) -> None:
-        self._conn = conn
+    def __init__(self, storage: Storage, *, immediate: bool = False) -> None:
+        self._storage = storage
         self._immediate = immediate
 
     def __enter__(self) -> sqlite3.Connection:
-        # IMMEDIATE takes the write lock at once: two writers wait on the busy timeout
-        # instead of failing half-way with SQLITE_BUSY on lock upgrade.
-        self._conn.execute("BEGIN IMMEDIATE" if self._immediate else "BEGIN")
-        return self._conn
+        conn = self._storage._conn
+        if self._storage._depth == 0:
+            # IMMEDIATE takes the write lock at once: two writers wait on the busy timeout
+            # instead of failing half-way with SQLITE_BUSY on lock upgrade.
+            conn.execute("BEGIN IMMEDIATE" if self._immediate else "BEGIN")
+        self._storage._depth += 1
+        return conn
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._storage._depth -= 1
+        if self._storage._depth > 0:
+            return
         if exc_type is None:
-            self._conn.execute("COMMIT")
+            self._storage._conn.execute("COMMIT")
         else:
-            self._conn.execute("ROLLBACK")
+            self._storage._conn.execute("ROLLBACK")
 
 
 def _row_to_trial(row: sqlite3.Row) -> Trial:
@@ -482,13 +557,14 @@ def _row_to_trial(row: sqlite3.Row) -> Trial:
     )
 
 
-def _row_times(row: sqlite3.Row) -> dict[str, float | None]:
+def _row_times(row: sqlite3.Row) -> dict[str, Any]:
     return {
         "started": row["started"],
         "finished": row["finished"],
         "clock_start": row["clock_start"],
         "clock_end": row["clock_end"],
+        "owner": row["owner"],
     }
 
 
-__all__ = ["Storage", "dumps", "loads", "COMPLETE"]
+__all__ = ["COMPLETE", "Storage", "dumps", "loads"]

@@ -32,7 +32,8 @@ import logging
 import math
 import sys
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Mapping
+from typing import Any, Callable
 
 from tunecore._seeding import child_seed, resolve_seed
 from tunecore.executors import Job, make_executor
@@ -53,6 +54,9 @@ logger = logging.getLogger(__name__)
 
 #: Reason stored for trials a dead process left running.
 STALE_REASON = "the process running it stopped before it finished"
+
+#: Seconds between looks at the storage while waiting for other processes' trials.
+POLL_SECONDS = 0.1
 
 __all__ = ["Budget", "Study", "Usage"]
 
@@ -95,6 +99,22 @@ class Study:
         self.budget = Budget.from_dict(record.get("budget"))
         self.strategy = strategy
         self.objective = objective
+        # (trials stored, trials finished) the strategy has seen; see _sync.
+        self._seen = storage.progress(self.id)
+
+    def _sync(self) -> bool:
+        """Rebuild the strategy from storage when other processes stored trials since it last
+        looked (several processes may run one study); True when it did."""
+        now = self.storage.progress(self.id)
+        if now == self._seen:
+            return False
+        record = self.storage.get_study(self.name)
+        strategy = strategy_from_dict(record["strategy"])
+        pairs = self.storage.trials_with_times(self.id)
+        strategy.restore([t for t, _ in pairs], {t.number: times for t, times in pairs})
+        self.strategy = strategy
+        self._seen = now
+        return True
 
     # -- construction -----------------------------------------------------------------------
 
@@ -110,7 +130,7 @@ class Study:
         seed: int | None = 0,
         budget: Budget | Mapping[str, Any] | None = None,
         load_if_exists: bool = False,
-    ) -> "Study":
+    ) -> Study:
         """Create a new study in ``storage``.
 
         Parameters
@@ -169,7 +189,7 @@ class Study:
         return cls(store, store.get_study(name) | {"id": study_id}, strategy, wrapped)
 
     @classmethod
-    def load(cls, storage: Any, name: str, objective: Any = None) -> "Study":
+    def load(cls, storage: Any, name: str, objective: Any = None) -> Study:
         """Open a stored study; give ``objective`` to continue running it.
 
         The strategy is rebuilt from the stored trials. Nothing is written: trials left
@@ -193,8 +213,8 @@ class Study:
         progress: bool = True,
         *,
         start_method: str = "spawn",
-        callbacks: list[Callable[["Study", Trial], None]] | None = None,
-    ) -> "Study":
+        callbacks: list[Callable[[Study, Trial], None]] | None = None,
+    ) -> Study:
         """Run trials until the strategy is finished or a budget is spent.
 
         Parameters
@@ -457,13 +477,20 @@ class _Loop:
 
     def run(self) -> None:
         study, storage = self.study, self.storage
-        stale = storage.mark_interrupted(study.id, reason=STALE_REASON)
+        stale = storage.mark_interrupted(
+            study.id, storage.stale_running(study.id), reason=STALE_REASON
+        )
+        study._seen = storage.progress(study.id)  # only statuses changed: nothing to relearn
         if stale:
-            logger.warning("%d trial(s) of %r were left running; re-running them", len(stale),
-                           study.name)
+            logger.warning(
+                "%d trial(s) of %r were left running; re-running them", len(stale), study.name
+            )
         requeue = storage.trials(study.id, statuses=[INTERRUPTED])
-        executor = make_executor(study.objective, self.n_jobs,  # type: ignore[arg-type]
-                                 start_method=self.start_method)
+        executor = make_executor(
+            study.objective,
+            self.n_jobs,  # type: ignore[arg-type]
+            start_method=self.start_method,
+        )
         bar = self._make_bar()
         try:
             while True:
@@ -473,7 +500,10 @@ class _Loop:
                     if jobs:
                         executor.submit(jobs)
                 if executor.in_flight == 0:
-                    break
+                    if not self._others_running():
+                        break
+                    time.sleep(POLL_SECONDS)  # another process runs trials we must wait for
+                    continue
                 finished = executor.wait(self.deadline())
                 self._record(finished, bar)
         except BaseException:
@@ -481,7 +511,8 @@ class _Loop:
             executor.cancel()
             if pending:
                 storage.mark_interrupted(
-                    study.id, [j.number for j in pending],
+                    study.id,
+                    [j.number for j in pending],
                     reason="stopped by an exception in the study loop (e.g. Ctrl-C)",
                 )
             raise
@@ -492,9 +523,7 @@ class _Loop:
             executor.close()
             if bar is not None:
                 bar.close()
-        logger.info(
-            "study %r: %d trials, best %s", study.name, self.trials_total, self.best
-        )
+        logger.info("study %r: %d trials, best %s", study.name, self.trials_total, self.best)
 
     def _next_jobs(self, free: int, requeue: list[Trial]) -> list[Job]:
         study, storage = self.study, self.storage
@@ -503,28 +532,54 @@ class _Loop:
         while requeue and len(jobs) < free:
             trial = requeue.pop(0)
             if storage.reclaim_trial(study.id, trial.number, clock=clock):
-                jobs.append(Job(trial.number, dict(trial.params), trial.seed, trial.tier,
-                                trial.round, clock))
+                rows, done = study._seen
+                study._seen = (rows, done - 1)
+                jobs.append(
+                    Job(
+                        trial.number,
+                        dict(trial.params),
+                        trial.seed,
+                        trial.tier,
+                        trial.round,
+                        clock,
+                    )
+                )
         room = free - len(jobs)
         if room <= 0 or requeue:
             return jobs
-        remaining = self.remaining_trials()
-        if remaining is not None:
-            room = min(room, remaining)
-        if room <= 0:
-            return jobs
-        proposals = study.strategy.ask(room, self.used())
-        if not proposals:
-            return jobs
-        numbers = storage.claim_trials(
-            study.id,
-            [{"params": p.params, "tier": p.tier, "round": p.round} for p in proposals],
-            seed_of=lambda k: child_seed(study.seed, k),
-            clock=clock,
-        )
+        # Catch up with other processes, ask and claim under one write lock, so no two
+        # processes claim the same proposal.
+        with storage.write_lock():
+            if study._sync():
+                self.trials_total = storage.count_trials(study.id)
+                self.epochs_total = storage.epochs_used(study.id)
+            remaining = self.remaining_trials()
+            if remaining is not None:
+                room = min(room, remaining)
+            if room <= 0:
+                return jobs
+            proposals = study.strategy.ask(room, self.used())
+            if not proposals:
+                return jobs
+            numbers = storage.claim_trials(
+                study.id,
+                [{"params": p.params, "tier": p.tier, "round": p.round} for p in proposals],
+                seed_of=lambda k: child_seed(study.seed, k),
+                clock=clock,
+            )
+            rows, done = study._seen
+            study._seen = (rows + len(numbers), done)
         for number, proposal in zip(numbers, proposals):
-            jobs.append(Job(number, dict(proposal.params), child_seed(study.seed, number),
-                            proposal.tier, proposal.round, clock))
+            jobs.append(
+                Job(
+                    number,
+                    dict(proposal.params),
+                    child_seed(study.seed, number),
+                    proposal.tier,
+                    proposal.round,
+                    clock,
+                )
+            )
         self.trials_total += len(numbers)
         self.run_trials += len(numbers)
         return jobs
@@ -555,12 +610,15 @@ class _Loop:
                 study.id, trial, clock=self.used().seconds, seconds=now - self.accounted
             )
             self.accounted = now
+            rows, done = study._seen
+            study._seen = (rows, done + 1)
             self.epochs_total += trial.epochs
             self.run_epochs += trial.epochs
             if trial.status != INTERRUPTED:
                 told.append(trial)
-            if trial.ok and (self.best is None or _better(trial.value, self.best,
-                                                          study.direction)):
+            if trial.ok and (
+                self.best is None or _better(trial.value, self.best, study.direction)
+            ):
                 self.best = trial.value
             if trial.status in (FAILED, DIVERGED):
                 logger.info("trial %d %s: %s", trial.number, trial.status, trial.reason)
@@ -579,6 +637,14 @@ class _Loop:
                 postfix["budget"] = f"{100 * fraction:.0f}%"
             bar.set_postfix(postfix, refresh=False)
 
+    def _others_running(self) -> bool:
+        """True when trials claimed by other live processes are still running and this
+        study's strategy may need their results."""
+        if self.spent() or self.study.strategy.finished:
+            return False
+        rows, done = self.storage.progress(self.study.id)
+        return rows - done > 0
+
     def _make_bar(self) -> Any:
         if not self.progress:
             return None
@@ -587,9 +653,11 @@ class _Loop:
         except ImportError:  # pragma: no cover - tqdm is in the "study" extra
             logger.warning("tqdm is not installed; running without a progress bar")
             return None
-        done = self.storage.count_trials(self.study.id) - self.storage.count_trials(
-            self.study.id, status=INTERRUPTED
-        ) - self.storage.count_trials(self.study.id, status=RUNNING)
+        done = (
+            self.storage.count_trials(self.study.id)
+            - self.storage.count_trials(self.study.id, status=INTERRUPTED)
+            - self.storage.count_trials(self.study.id, status=RUNNING)
+        )
         totals = []
         strategy_total = self.study.strategy.total
         if strategy_total is not None:

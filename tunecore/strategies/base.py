@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tunecore.trial import COMPLETE, DIVERGED, FAILED, Trial
 
@@ -119,7 +120,7 @@ class Budget:
         return {u: getattr(self, u) for u in self.units}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "Budget | None":
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Budget | None:
         """Inverse of :meth:`to_dict` (None stays None)."""
         if data is None:
             return None
@@ -131,7 +132,7 @@ class Budget:
         return cls(**data)
 
     @classmethod
-    def coerce(cls, value: Any, *, argument: str = "budget") -> "Budget | None":
+    def coerce(cls, value: Any, *, argument: str = "budget") -> Budget | None:
         """Accept a Budget, a dict of its fields, or None."""
         if value is None or isinstance(value, Budget):
             return value
@@ -165,7 +166,7 @@ def check_count(value: Any, argument: str, *, minimum: int = 1, none: bool = Fal
     return int(value)
 
 
-def check_space(space: Any, argument: str = "space") -> "Space":
+def check_space(space: Any, argument: str = "space") -> Space:
     """Return ``space`` checked to be a :class:`tunecore.space.Space` with a dimension."""
     from tunecore.space import Space
 
@@ -178,7 +179,7 @@ def check_space(space: Any, argument: str = "space") -> "Space":
     return space
 
 
-def sample_points(space: "Space", n: int, sampler: str, seed: int, start: int) -> list[dict]:
+def sample_points(space: Space, n: int, sampler: str, seed: int, start: int) -> list[dict]:
     """Points ``start .. start + n - 1`` of the sequence, as params dicts.
 
     Strategies draw Sobol' points in batches of any size; point k is the same whatever the
@@ -195,7 +196,7 @@ def better(a: float, b: float, direction: str) -> bool:
     return a < b if direction == "minimize" else a > b
 
 
-def sort_key(direction: str):  # noqa: ANN201 - a key function
+def sort_key(direction: str):
     """Key sorting ok trials best first (ties broken by trial number)."""
     sign = 1.0 if direction == "minimize" else -1.0
     return lambda trial: (sign * trial.value, trial.number)
@@ -225,7 +226,7 @@ class Strategy:
 
     name: ClassVar[str] = "strategy"
 
-    def __init__(self, space: "Space", *, seed: int | None = None) -> None:
+    def __init__(self, space: Space, *, seed: int | None = None) -> None:
         from tunecore._seeding import resolve_seed
 
         self.space = space
@@ -328,9 +329,7 @@ def strategy_from_dict(data: Mapping[str, Any]) -> Strategy:
         raise ValueError(f"data must be a dict with a 'name' key, got {data!r}")
     cls = _REGISTRY.get(data["name"])
     if cls is None:
-        raise ValueError(
-            f"data['name'] must be one of {sorted(_REGISTRY)}, got {data['name']!r}"
-        )
+        raise ValueError(f"data['name'] must be one of {sorted(_REGISTRY)}, got {data['name']!r}")
     return cls.from_dict(data)  # type: ignore[attr-defined]
 
 

@@ -19,8 +19,9 @@ sequence seeded ``child_seed(seed, r)``; the round's trial j is point j of that 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -55,8 +56,9 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def box_values(space: Any, unit_box: Mapping[str, tuple[float, float]],
-               options: Mapping[str, list]) -> dict[str, Any]:
+def box_values(
+    space: Any, unit_box: Mapping[str, tuple[float, float]], options: Mapping[str, list]
+) -> dict[str, Any]:
     """The box in values: name -> [low, high] for numeric dims, the options for Choice ones."""
     box: dict[str, Any] = {}
     for name, dim in space.dimensions.items():
@@ -136,9 +138,7 @@ class RoundEngine:
         self.direction = direction
         self.max_rounds = max_rounds
         unit = {n: (0.0, 1.0) for n, d in space.dimensions.items() if _kind(d) == "numeric"}
-        options = {
-            n: list(d.options) for n, d in space.dimensions.items() if _kind(d) == "choice"
-        }
+        options = {n: list(d.options) for n, d in space.dimensions.items() if _kind(d) == "choice"}
         self.rounds = [_Round(0, space, unit, options)]
 
     def _advance(self) -> None:
@@ -147,7 +147,7 @@ class RoundEngine:
         if not ok:
             unit, options, space = dict(last.unit_box), dict(last.options), last.space
         else:
-            kept = ok[: max(1, int(round(self.keep * len(ok))))]
+            kept = ok[: max(1, round(self.keep * len(ok)))]
             unit, options = shrink_box(self.space, last.unit_box, kept, margin=self.margin)
             space = self.space.restrict(box_values(self.space, unit, options))
         self.rounds.append(_Round(last.index + 1, space, unit, options))
@@ -309,7 +309,7 @@ class CoarseToFine(Strategy):
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CoarseToFine":
+    def from_dict(cls, data: Mapping[str, Any]) -> CoarseToFine:
         from tunecore.space import Space
 
         strategy = cls(

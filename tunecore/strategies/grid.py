@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from tunecore.strategies.base import Proposal, Strategy, Usage, check_space, register
 from tunecore.trial import Trial
@@ -61,7 +62,7 @@ class GridSearch(Strategy):
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "GridSearch":
+    def from_dict(cls, data: Mapping[str, Any]) -> GridSearch:
         from tunecore.space import Space
 
         strategy = cls(Space.from_dict(data["space"]), data["points"], seed=data.get("seed"))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from tunecore.strategies.base import (
     Proposal,
@@ -91,7 +92,7 @@ class RandomSearch(Strategy):
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RandomSearch":
+    def from_dict(cls, data: Mapping[str, Any]) -> RandomSearch:
         from tunecore.space import Space
 
         strategy = cls(

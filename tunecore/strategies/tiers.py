@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from tunecore._seeding import child_seed
 from tunecore.strategies.base import (
@@ -141,7 +142,7 @@ class Tier:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Tier":
+    def from_dict(cls, data: Mapping[str, Any]) -> Tier:
         """Rebuild a tier from :meth:`to_dict`."""
         from tunecore.space import Space
 
@@ -338,8 +339,13 @@ class TierBudget(Strategy):
         if self.budget is None:
             raise RuntimeError("budget must be set to plan a TierBudget, got None")
         return [
-            {"tier": i, "name": t.name, "share": self.shares[i],
-             "allotted": self._base_allotment(i), "unit": self.unit}
+            {
+                "tier": i,
+                "name": t.name,
+                "share": self.shares[i],
+                "allotted": self._base_allotment(i),
+                "unit": self.unit,
+            }
             for i, t in enumerate(self.tiers)
         ]
 
@@ -379,8 +385,9 @@ class TierBudget(Strategy):
             elif j > i:
                 base.update(tier.defaults)
         tier = self.tiers[i]
-        state = _TierState(allotted=self._base_allotment(i) + self._carry, start=position,
-                           base=base)
+        state = _TierState(
+            allotted=self._base_allotment(i) + self._carry, start=position, base=base
+        )
         if tier.search == "coarse_to_fine":
             state.engine = RoundEngine(
                 tier.space,
@@ -397,8 +404,10 @@ class TierBudget(Strategy):
     def _close_tier(self, i: int, position: float) -> None:
         state = self._states[i]
         state.end = position
-        spent = state.end - state.start if self.unit == "seconds" else (
-            state.issued if self.unit == "trials" else state.epochs
+        spent = (
+            state.end - state.start
+            if self.unit == "seconds"
+            else (state.issued if self.unit == "trials" else state.epochs)
         )
         self._carry = state.allotted - spent
         self._current = i + 1
@@ -415,17 +424,19 @@ class TierBudget(Strategy):
 
     def ask(self, n: int, used: Usage | None = None) -> list[Proposal]:
         if self.budget is None:
-            raise RuntimeError("budget must be set before ask (give one or run in a study "
-                               "with a budget), got None")
+            raise RuntimeError(
+                "budget must be set before ask (give one or run in a study "
+                "with a budget), got None"
+            )
         n = max(0, int(n))
         while self._current < len(self.tiers) and n > 0:
             i = self._current
             if i == len(self._states):
                 self._start_tier(i, self._position(used))
             state = self._states[i]
-            if not state.stopped and state.issued > 0:
-                if state.converged_at is not None or self._spent(i, used) >= state.allotted:
-                    state.stopped = True
+            exhausted = state.converged_at is not None or self._spent(i, used) >= state.allotted
+            if not state.stopped and state.issued > 0 and exhausted:
+                state.stopped = True
             if state.stopped:
                 if self._in_flight(i) > 0:
                     return []
@@ -447,9 +458,7 @@ class TierBudget(Strategy):
             )
             pairs = [(p, None) for p in points]
         state.issued += len(pairs)
-        return [
-            Proposal(params={**state.base, **p}, tier=i, round=r) for p, r in pairs
-        ]
+        return [Proposal(params={**state.base, **p}, tier=i, round=r) for p, r in pairs]
 
     def _learn(self, trial: Trial) -> None:
         i = trial.tier
@@ -463,8 +472,7 @@ class TierBudget(Strategy):
         if state.converged_at is not None:
             return
         if trial.ok and (
-            state.best_value is None
-            or self._improves(float(trial.value), state.best_value)  # type: ignore[arg-type]
+            state.best_value is None or self._improves(float(trial.value), state.best_value)  # type: ignore[arg-type]
         ):
             state.best_value = float(trial.value)  # type: ignore[arg-type]
             state.since_improvement = 0
@@ -545,8 +553,9 @@ class TierBudget(Strategy):
 
     @property
     def total(self) -> int | None:
-        return int(self.total_budget) if self.budget is not None and self.unit == "trials" \
-            else None
+        return (
+            int(self.total_budget) if self.budget is not None and self.unit == "trials" else None
+        )
 
     @property
     def current_tier(self) -> int | None:
@@ -562,23 +571,31 @@ class TierBudget(Strategy):
         out = []
         for i, state in enumerate(self._states):
             if state.end is not None:
-                used = state.end - state.start if self.unit == "seconds" else (
-                    state.issued if self.unit == "trials" else state.epochs)
+                used = (
+                    state.end - state.start
+                    if self.unit == "seconds"
+                    else (state.issued if self.unit == "trials" else state.epochs)
+                )
             else:
-                used = state.issued if self.unit == "trials" else (
-                    state.epochs if self.unit == "epochs" else None)
-            out.append({
-                "tier": i,
-                "name": self.tiers[i].name,
-                "share": self.shares[i],
-                "allotted": state.allotted,
-                "start": state.start,
-                "end": state.end,
-                "used": used,
-                "trials": state.issued,
-                "converged": state.converged_at is not None,
-                "unit": self.unit,
-            })
+                used = (
+                    state.issued
+                    if self.unit == "trials"
+                    else (state.epochs if self.unit == "epochs" else None)
+                )
+            out.append(
+                {
+                    "tier": i,
+                    "name": self.tiers[i].name,
+                    "share": self.shares[i],
+                    "allotted": state.allotted,
+                    "start": state.start,
+                    "end": state.end,
+                    "used": used,
+                    "trials": state.issued,
+                    "converged": state.converged_at is not None,
+                    "unit": self.unit,
+                }
+            )
         return out
 
     @property
@@ -605,7 +622,7 @@ class TierBudget(Strategy):
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "TierBudget":
+    def from_dict(cls, data: Mapping[str, Any]) -> TierBudget:
         strategy = cls(
             [Tier.from_dict(t) for t in data["tiers"]],
             shares=data.get("shares"),
