@@ -243,3 +243,89 @@ def test_build_space_makes_the_dimensions():
     assert dims["batch_size"] == Int(16, 256, log=True)
     assert dims["activation"] == Choice(["relu", "tanh"])
     assert dims["epochs"] == Fixed(5)
+
+
+# --------------------------------------------------------------------------------------------
+# random malformed configs: always a config or a one-line ConfigError, never anything else
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**64), max_value=2**64),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_paths = st.sampled_from(
+    [
+        "study",
+        "study.name",
+        "study.seed",
+        "study.storage",
+        "study.metric",
+        "study.direction",
+        "data",
+        "data.source",
+        "data.test_fraction",
+        "data.val_fraction",
+        "data.path",
+        "data.target",
+        "space",
+        "space.lr",
+        "space.lr.low",
+        "space.lr.high",
+        "space.lr.scale",
+        "space.lr.type",
+        "space.batch_size.log",
+        "space.activation.options",
+        "space.epochs.value",
+        "space.hidden",
+        "strategy",
+        "strategy.kind",
+        "strategy.rounds",
+        "strategy.keep",
+        "strategy.points",
+        "strategy.shares",
+        "budget",
+        "budget.seconds",
+        "budget.trials",
+        "train",
+        "train.hidden",
+        "train.lr",
+        "train.batch_norm",
+        "extra",
+    ]
+)
+
+
+@hypothesis.settings(max_examples=300, deadline=None, derandomize=True)
+@hypothesis.given(changes=st.lists(st.tuples(_paths, _values), min_size=1, max_size=3))
+def test_random_changes_give_a_config_or_a_one_line_config_error(changes):
+    cfg = copy.deepcopy(BASE)
+    for path, value in changes:
+        *parents, last = path.split(".")
+        node = cfg
+        for p in parents:
+            if not isinstance(node.get(p), dict):
+                node[p] = {}
+            node = node[p]
+        node[last] = value
+    try:
+        parsed = parse_config(cfg)
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+        return
+    if parsed.space is not None:
+        try:
+            parsed.build_space()
+        except ConfigError as exc:
+            assert "\n" not in str(exc)
