@@ -145,7 +145,24 @@ def test_report_on_a_file_that_is_not_sqlite(tmp_path, capsys):
     path = write(tmp_path / "text.db", "this is not a database\n" * 20)
     code, _, err = run_main(["report", path], capsys)
     assert code == 2
-    assert_one_line_error(err, "database")
+    assert_one_line_error(err, "text.db", "is not a tunecore SQLite file")
+    # the same file given to run or demo as their database
+    code, _, err = run_main(["demo", "--db", path, "--no-progress"], capsys)
+    assert code == 2
+    assert_one_line_error(err, "text.db", "is not a tunecore SQLite file")
+
+
+def test_report_leaves_a_foreign_sqlite_file_untouched(tmp_path, capsys):
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (x)")
+    before = path.read_bytes()
+    code, _, err = run_main(["report", path], capsys)
+    assert code == 2
+    assert_one_line_error(err, "other.db", "without tunecore studies")
+    assert path.read_bytes() == before
 
 
 def test_bad_option_values_are_usage_errors(capsys):

@@ -36,6 +36,8 @@ EXIT_INTERRUPTED = 130
 
 #: The demo's fixed training settings; the tiers tune the rest.
 DEMO_TRAIN = {"epochs": 20, "activation": "relu", "optimizer": "adam"}
+#: The tiers' patience in the demo (TierBudget's own default).
+DEMO_PATIENCE = 10
 #: Seconds of the demo's budget kept for what follows the study (retraining the best
 #: configuration, the importance forest, the plots: about 5 s on two busy cores) ...
 DEMO_RESERVE_S = 6.0
@@ -135,6 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder for the plots (default: tunecore_out next to the db)",
     )
+    demo.add_argument(
+        "--patience",
+        type=_positive_int,
+        default=DEMO_PATIENCE,
+        metavar="N",
+        help="trials without improvement after which a tier hands its budget on "
+        f"(default {DEMO_PATIENCE})",
+    )
     demo.add_argument("--no-plots", action="store_true", help="write no plots")
     demo.add_argument("--no-progress", action="store_true", help="show no progress bar")
     demo.set_defaults(func=cmd_demo)
@@ -209,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
 
+    package_logger = logging.getLogger("tunecore")
+    level_before = package_logger.level
     handler = _attach_log_handler(args.verbose)
     try:
         return args.func(args)
@@ -231,8 +243,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"tunecore: error: {_one_line(exc)} (pip install 'tunecore[study]')", file=sys.stderr
         )
         return 1
+    except RuntimeError as exc:
+        # A study that could not give an answer (no trial completed, a retraining diverged).
+        if args.traceback:
+            raise
+        print(f"tunecore: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
     finally:
-        logging.getLogger("tunecore").removeHandler(handler)
+        package_logger.removeHandler(handler)
+        package_logger.setLevel(level_before)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -286,14 +305,39 @@ def _default_out(db: str) -> Path:
     return p.parent / f"{p.stem}_out" if p.stem != "tunecore" else p.parent / "tunecore_out"
 
 
-def _fresh_name(storage: str, base: str) -> str:
-    """``base``, or ``base-2``, ``base-3``... whichever the file does not hold yet."""
+def _study_names(storage: str) -> list[str]:
+    """The studies an existing SQLite file holds; ValueError naming the file when it is not
+    a tunecore database."""
     from tunecore.storage import Storage
 
-    if storage == ":memory:":
+    try:
+        with Storage(storage) as st:
+            return list(st.study_names())
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{storage!r} is not a tunecore SQLite file ({exc})") from None
+
+
+def _check_tunecore_file(path: str) -> None:
+    """Refuse, without writing to it, a file that is not a tunecore SQLite database."""
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            found = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'studies'"
+            ).fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{path!r} is not a tunecore SQLite file ({exc})") from None
+    if not found:
+        raise ValueError(f"{path!r} is an SQLite file without tunecore studies")
+
+
+def _fresh_name(storage: str, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever the file does not hold yet."""
+    if storage == ":memory:" or not Path(storage).exists():
         return base
-    with Storage(storage) as st:
-        names = set(st.study_names())
+    names = set(_study_names(storage))
     if base not in names:
         return base
     k = 2
@@ -485,7 +529,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # plots, so the whole command ends near --budget seconds.
     study_seconds = args.budget - min(DEMO_RESERVE_S, DEMO_RESERVE_MAX * args.budget)
     budget = Budget(seconds=study_seconds)
-    strategy = TierBudget(tiers, budget=budget)
+    strategy = TierBudget(tiers, budget=budget, patience=args.patience)
     study = Study.create(
         name,
         objective,
@@ -633,7 +677,6 @@ def _build_study(config: StudyConfig, storage: str, *, resume: bool) -> tuple[An
     )
 
     from tunecore.objectives import MLPObjective
-    from tunecore.storage import Storage
     from tunecore.study import Study
 
     objective = MLPObjective(
@@ -647,8 +690,7 @@ def _build_study(config: StudyConfig, storage: str, *, resume: bool) -> tuple[An
 
     exists = False
     if storage != ":memory:" and Path(storage).exists():
-        with Storage(storage) as st:
-            exists = config.name in st.study_names()
+        exists = config.name in _study_names(storage)
     if exists and not resume:
         raise ConfigError(
             f"{config.source}: study.name {config.name!r} already exists in {storage}; "
@@ -698,12 +740,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Print the tables of a stored study and write its plots."""
     if not Path(args.db).is_file():
         raise FileNotFoundError(f"database file {args.db!r} does not exist")
+    _check_tunecore_file(args.db)
 
-    from tunecore.storage import Storage
     from tunecore.study import Study
 
-    with Storage(args.db) as st:
-        names = st.study_names()
+    names = _study_names(args.db)
     if not names:
         raise ValueError(f"database file {args.db!r} holds no study")
     name = args.study
