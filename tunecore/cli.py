@@ -36,8 +36,10 @@ EXIT_INTERRUPTED = 130
 
 #: The demo's fixed training settings; the tiers tune the rest.
 DEMO_TRAIN = {"epochs": 20, "activation": "relu", "optimizer": "adam"}
-#: The tiers' patience in the demo (TierBudget's own default).
-DEMO_PATIENCE = 10
+#: The tiers' patience in the demo. TierBudget's default of 10 ends every tier of the digits
+#: demo within 15-30 s of a 60 s budget; 25 spends more of it on the later tiers (measured:
+#: lower validation loss on 2 of 3 seeds, test accuracy 0.975-0.986 either way).
+DEMO_PATIENCE = 25
 #: Seconds of the demo's budget kept for what follows the study (retraining the best
 #: configuration, the importance forest, the plots: about 5 s on two busy cores) ...
 DEMO_RESERVE_S = 6.0
@@ -135,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         default=None,
         metavar="DIR",
-        help="folder for the plots (default: tunecore_out next to the db)",
+        help="folder for the plots (default: DB-NAME_out next to the db, e.g. tunecore_out)",
     )
     demo.add_argument(
         "--patience",
@@ -302,7 +304,7 @@ def _default_out(db: str) -> Path:
     if db == ":memory:":
         return Path("tunecore_out")
     p = Path(db)
-    return p.parent / f"{p.stem}_out" if p.stem != "tunecore" else p.parent / "tunecore_out"
+    return p.parent / f"{p.stem}_out"
 
 
 def _study_names(storage: str) -> list[str]:
