@@ -339,6 +339,18 @@ def test_same_seed_same_weights_bitwise_with_one_and_two_threads(digits):
     assert alone[0].model.weights[0].tobytes() != alone[1].model.weights[0].tobytes()
 
 
+def test_threads_inside_one_training_change_no_bit():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(300, 300)).astype(np.float32)
+    y = rng.integers(0, 10, size=300)
+    # 128 x 300 x 256 multiply-adds per product: large enough to be split between threads.
+    options = {"hidden": (256, 64), "batch_size": 128, "epochs": 2, "batch_norm": True}
+    one = tunecore.train(X, y, threads=1, **options)
+    two = tunecore.train(X, y, threads=2, **options)
+    for w1, w2 in zip(one.model.weights, two.model.weights):
+        assert w1.tobytes() == w2.tobytes()
+
+
 def test_train_many_equals_train_and_keeps_order():
     X, y = blobs(n=80, d=5, k=3, seed=3)
     X_val, y_val = blobs(n=30, d=5, k=3, seed=4)

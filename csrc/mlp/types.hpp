@@ -7,6 +7,15 @@
 #include <string>
 #include <vector>
 
+// Element-wise loops that gain from wider vectors get one clone per instruction set, picked at
+// load time (GCC's target_clones, Linux x86-64 only). The build has no -ffast-math and, as ISO
+// C++, no floating-point contraction, so every clone rounds exactly like the baseline one.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define TUNECORE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TUNECORE_CLONES
+#endif
+
 namespace tunecore::mlp {
 
 enum class Activation { relu, leaky_relu, tanh, sigmoid, identity };
