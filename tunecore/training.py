@@ -351,6 +351,11 @@ class _Data:
                 top = int(labels.max())
                 if labels_val is not None:
                     top = max(top, int(labels_val.max()))
+                if top >= max(1024, 2 * len(labels)):
+                    raise ValueError(
+                        f"y's largest class label {top} would make {top + 1} classes for "
+                        f"{len(labels)} rows; relabel the classes 0..k-1 or pass n_classes"
+                    )
                 n_classes = top + 1
             return labels, None, labels_val, None, n_classes, n_classes
         if loss == "binary_cross_entropy":

@@ -8,8 +8,9 @@
 #include <vector>
 
 // Element-wise loops that gain from wider vectors get one clone per instruction set, picked at
-// load time (GCC's target_clones, Linux x86-64 only). The build has no -ffast-math and, as ISO
-// C++, no floating-point contraction, so every clone rounds exactly like the baseline one.
+// load time (GCC's target_clones, Linux x86-64 only). GCC may contract a * b + c into an FMA in
+// the AVX2 / AVX-512 clones, so the last bits can differ between machines with different
+// instruction sets; on one machine the choice is fixed and results are reproducible.
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
 #define TUNECORE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
