@@ -170,14 +170,16 @@ DataArrays make_data(const py::object& x, const py::object& labels, const py::ob
     if (!labels.is_none()) {
         out.labels = labels.cast<CArray<int32_t>>();
         if (out.labels->ndim() != 1 || out.labels->shape(0) != out.data.n) {
-            throw std::invalid_argument(std::string(name) + ": labels must be 1-D with one entry per row");
+            throw std::invalid_argument(std::string(name) +
+                                        ": labels must be 1-D with one entry per row");
         }
         out.data.labels = out.labels->data();
     }
     if (!targets.is_none()) {
         out.targets = targets.cast<CArray<float>>();
         if (out.targets->ndim() != 2 || out.targets->shape(0) != out.data.n) {
-            throw std::invalid_argument(std::string(name) + ": targets must be 2-D with one row per row");
+            throw std::invalid_argument(std::string(name) +
+                                        ": targets must be 2-D with one row per row of X");
         }
         out.data.targets = out.targets->data();
         out.data.target_cols = out.targets->shape(1);
@@ -484,6 +486,20 @@ void bind_train(py::module_& m) {
               return scheduled_lr(config_from_dict(config), epoch);
           },
           py::arg("config"), py::arg("epoch"));
+    m.def("_set_gemm_kernel",
+          [](const std::string& name) {
+              if (!set_gemm_kernel(name.c_str())) {
+                  throw std::invalid_argument("kernel '" + name + "' is not available on this CPU");
+              }
+          },
+          py::arg("name"), "Force a micro-kernel (tests only; not thread-safe).");
+    m.def("_permutation",
+          [](uint64_t seed, int64_t epoch, int64_t n) {
+              std::vector<int64_t> perm(n);
+              shuffle_rows(perm, seed, epoch);
+              return to_array(perm.data(), {py::ssize_t(n)});
+          },
+          py::arg("seed"), py::arg("epoch"), py::arg("n"), "Row order of an epoch.");
     m.def("_gemm", &py_gemm, py::arg("a"), py::arg("b"), py::arg("trans_a") = false,
           py::arg("trans_b") = false, py::arg("reference") = false, py::arg("kernel") = "");
 }

@@ -107,7 +107,12 @@ int kernel_index() {
 void pack_a(int64_t mc, int64_t kc, ConstView<float> a, int mr, float* out) {
     for (int64_t ir = 0; ir < mc; ir += mr) {
         const int64_t rows = std::min<int64_t>(mr, mc - ir);
-        if (a.cs == 1 && rows == mr) {
+        if (a.rs == 1 && rows == mr) {
+            // op(A) is a transposed row-major matrix: each step of p is mr contiguous floats.
+            for (int64_t p = 0; p < kc; ++p) {
+                std::memcpy(out + p * mr, a.data + p * a.cs + ir, sizeof(float) * mr);
+            }
+        } else if (a.cs == 1 && rows == mr) {
             for (int64_t p = 0; p < kc; ++p) {
                 for (int i = 0; i < mr; ++i) out[p * mr + i] = a.data[(ir + i) * a.rs + p];
             }
@@ -129,6 +134,16 @@ void pack_b(int64_t kc, int64_t nc, ConstView<float> b, int nr, float* out) {
         if (b.cs == 1 && cols == nr) {
             for (int64_t p = 0; p < kc; ++p) {
                 std::memcpy(out + p * nr, b.data + p * b.rs + jr, sizeof(float) * nr);
+            }
+        } else if (b.rs == 1) {
+            // op(B) is transposed: read each source row contiguously, write a strided column.
+            for (int j = 0; j < nr; ++j) {
+                if (j < cols) {
+                    const float* src = b.data + (jr + j) * b.cs;
+                    for (int64_t p = 0; p < kc; ++p) out[p * nr + j] = src[p];
+                } else {
+                    for (int64_t p = 0; p < kc; ++p) out[p * nr + j] = 0.0f;
+                }
             }
         } else {
             for (int64_t p = 0; p < kc; ++p) {

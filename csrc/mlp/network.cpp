@@ -190,6 +190,7 @@ void forward(Model<T>& model, const Config& config, Workspace<T>& ws, int64_t ro
     const T* x = ws.input.data();
     int64_t ldx = model.layout.n_features;
     for (size_t l = 0; l < model.layout.layers.size(); ++l) {
+        if (ws.stopped()) return;
         const LayerLayout& layer = model.layout.layers[l];
         T* y = ws.out[l].data();
         const ConstView<T> a{x, ldx, 1};
@@ -260,7 +261,9 @@ double loss_sum(const Config& config, const Workspace<T>& ws, int64_t rows, T* d
                 const T y = ws.targets[i * k + j];
                 // -[y log s(z) + (1 - y) log(1 - s(z))] = max(z, 0) - y z + log(1 + exp(-|z|))
                 row += double(std::max(zij, T(0)) - y * zij + std::log1p(std::exp(-std::abs(zij))));
-                if (delta != nullptr) delta[i * k + j] = (activate(Activation::sigmoid, zij) - y) * scale;
+                if (delta != nullptr) {
+                    delta[i * k + j] = (activate(Activation::sigmoid, zij) - y) * scale;
+                }
             }
             total += row / double(k);
         }
@@ -287,6 +290,7 @@ void backward(const Model<T>& model, const Config& config, Workspace<T>& ws, int
     T* grad = ws.grad.data();
     const auto& layers = model.layout.layers;
     for (int64_t l = int64_t(layers.size()) - 1; l >= 0; --l) {
+        if (ws.stopped()) return;
         const LayerLayout& layer = layers[l];
         const T* x = l == 0 ? ws.input.data() : ws.out[l - 1].data();
         const int64_t ldx = layer.in;

@@ -14,6 +14,7 @@
 // running statistics.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -75,6 +76,11 @@ struct Workspace {
     std::vector<T> targets;              // capacity x n_outputs
     std::vector<float> pack_storage;     // gemm scratch (float only), 64-byte aligned inside
     GemmScratch scratch;
+    // When set and true, forward and backward return between layers (the step is abandoned);
+    // keeps Ctrl-C prompt inside long batches.
+    const std::atomic<bool>* stop = nullptr;
+
+    bool stopped() const { return stop != nullptr && stop->load(std::memory_order_relaxed); }
 };
 
 template <typename T>

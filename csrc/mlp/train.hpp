@@ -41,6 +41,10 @@ struct Result {
     std::string error;  // what went wrong when status is failed
 };
 
+// Row order of epoch `epoch`: perm (its size is the row count) becomes a permutation drawn by
+// Fisher-Yates from stream kShuffleStream + epoch of the generator under `seed`.
+void shuffle_rows(std::vector<int64_t>& perm, uint64_t seed, int64_t epoch);
+
 // Throw std::invalid_argument when the data does not fit the configuration.
 void check_data(const Config& config, const Data& data, const char* name);
 
