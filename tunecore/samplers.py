@@ -26,7 +26,7 @@ import numpy as np
 from tunecore import _core
 from tunecore._seeding import resolve_seed
 
-__all__ = ["Halton", "LatinHypercube", "Random", "Sobol", "make_sampler", "SAMPLERS"]
+__all__ = ["SAMPLERS", "Halton", "LatinHypercube", "Random", "Sobol", "make_sampler"]
 
 _MAX_INDEX = 2**63  # positions are 64-bit counters in the core
 
@@ -373,17 +373,30 @@ class LatinHypercube(_Engine):
             raise TypeError(f"optimization must be a str or None, got {optimization!r}")
         if optimization not in _OPTIMIZATIONS:
             raise ValueError(
-                "optimization must be None, 'random-cd' or 'maximin', "
-                f"got {optimization!r}"
+                f"optimization must be None, 'random-cd' or 'maximin', got {optimization!r}"
             )
         self.optimization = optimization
 
+    def random(self, n: int = 1) -> np.ndarray:
+        """Draw a new Latin hypercube design of ``n`` points.
+
+        Parameters
+        ----------
+        n : int, optional
+            Number of points, in ``[0, 2**32)``. Default is 1.
+
+        Returns
+        -------
+        numpy.ndarray
+            Array of shape ``(n, d)``, float64, every value in ``[0, 1)``.
+        """
+        n = _check_int(n, "n", 0)
+        if n >= 2**32:
+            raise ValueError(f"n must be below 2**32 for LatinHypercube, got {n!r}")
+        return self._draw(n)
+
     def _fill(self, out: np.ndarray, start: int) -> None:
-        if out.shape[0] >= 2**32:
-            raise ValueError(f"n must be below 2**32 for LatinHypercube, got {out.shape[0]}")
-        _core.lhs_fill(
-            out, self.centered, _OPTIMIZATIONS[self.optimization], self._seed, start
-        )
+        _core.lhs_fill(out, self.centered, _OPTIMIZATIONS[self.optimization], self._seed, start)
 
     def __repr__(self) -> str:
         return (

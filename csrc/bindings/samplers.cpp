@@ -2,12 +2,15 @@
 // the position in the sequence; these functions check the array, release the GIL and fill it.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
+#include <array>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 
 #include "bindings/bindings.hpp"
+#include "samplers/rng.hpp"
 #include "samplers/samplers.hpp"
 
 namespace py = pybind11;
@@ -98,6 +101,16 @@ void bind_samplers(py::module_& m) {
         py::arg("stream"),
         "Fill out (n, d) with a Latin hypercube design; optimization 0 none, 1 random-cd, "
         "2 maximin.");
+
+    m.def(
+        "philox4x32_10",
+        [](std::array<std::uint32_t, 4> counter, std::array<std::uint32_t, 2> key) {
+            const samplers::Philox4x32 r = samplers::philox4x32_10(
+                counter[0], counter[1], counter[2], counter[3], key[0], key[1]);
+            return std::array<std::uint32_t, 4>{r.v[0], r.v[1], r.v[2], r.v[3]};
+        },
+        py::arg("counter"), py::arg("key"),
+        "The Philox4x32-10 block of a counter (4 words) under a key (2 words), for tests.");
 
     m.def(
         "centered_discrepancy",
