@@ -139,6 +139,7 @@ class ProcessExecutor:
             max_workers=self.capacity, mp_context=multiprocessing.get_context(start_method)
         )
         self._futures: dict[cf.Future, Job] = {}
+        self._cancelled = False
 
     @property
     def in_flight(self) -> int:
@@ -174,9 +175,12 @@ class ProcessExecutor:
             future.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._futures.clear()
+        self._cancelled = True
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        # After cancel() the workers may still be finishing a trial nobody will read: do not
+        # wait for them.
+        self._pool.shutdown(wait=not self._cancelled, cancel_futures=True)
 
 
 def make_executor(objective: Objective, n_jobs: int, *, start_method: str = "spawn") -> Any:

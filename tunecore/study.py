@@ -137,7 +137,8 @@ class Study:
             A plain callable ``params -> float | dict`` is wrapped in
             :class:`tunecore.objectives.CallableObjective`. May be None to only store it.
         strategy : Strategy
-            GridSearch, RandomSearch, CoarseToFine or TierBudget.
+            GridSearch, RandomSearch, CoarseToFine or TierBudget, freshly made: it becomes the
+            study's (``study.strategy``) and must not be shared with another study.
         storage : str, os.PathLike or Storage
             SQLite file (created when missing) or ``":memory:"``.
         direction : {"minimize", "maximize"}, optional
