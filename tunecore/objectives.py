@@ -489,6 +489,19 @@ class MLPObjective(Objective):
                 duration=duration,
                 reason=f"training diverged at epoch {epoch}",
             )
+        planned = int(getattr(result, "config", {}).get("epochs", epochs))
+        if epochs < planned:
+            # Stopped early by a deadline (a train_many that takes one stops every trial at an
+            # epoch boundary): the trial did not run its course, so it is interrupted and a
+            # resumed study trains it again from the start.
+            return Outcome(
+                INTERRUPTED,
+                metrics=metrics,
+                history=history,
+                epochs=epochs,
+                duration=duration,
+                reason=f"stopped by the time budget after {epochs} of {planned} epochs",
+            )
         if getattr(result, "status", "ok") not in ("ok", COMPLETE):
             return Outcome(
                 FAILED,

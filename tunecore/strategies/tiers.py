@@ -241,7 +241,9 @@ class TierBudget(Strategy):
         must then have exactly one unit).
     patience : int
         Trials without a relative improvement of ``min_improvement`` after which a tier
-        converges.
+        converges. Sampling a tier's space quasi-randomly, the chance that its n-th trial is
+        the best so far falls like 1/n, so a tier that converges typically ran between one and
+        two times ``patience`` trials; 20 suits tiers of one to three parameters.
     min_improvement : float
         The relative improvement (>= 0) that resets patience.
     seed : int, optional
@@ -266,7 +268,7 @@ class TierBudget(Strategy):
         tiers: Sequence[Tier],
         shares: Sequence[float] | None = None,
         budget: Budget | Mapping[str, Any] | None = None,
-        patience: int = 10,
+        patience: int = 20,
         min_improvement: float = 0.01,
         seed: int | None = None,
     ) -> None:
@@ -652,7 +654,7 @@ class TierBudget(Strategy):
             [Tier.from_dict(t) for t in data["tiers"]],
             shares=data.get("shares"),
             budget=Budget.from_dict(data.get("budget")),
-            patience=data.get("patience", 10),
+            patience=data.get("patience", 20),
             min_improvement=data.get("min_improvement", 0.01),
             seed=data.get("seed"),
         )
