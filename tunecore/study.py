@@ -511,6 +511,9 @@ class _Loop:
                 finished = executor.wait(self.deadline())
                 self._record(finished, bar)
         except BaseException:
+            # The strategy may have proposed what was never stored, or missed a stored result:
+            # the next run rebuilds it from storage.
+            study._seen = (-1, -1)
             pending = executor.pending_jobs()
             executor.cancel()
             if pending:
