@@ -14,7 +14,7 @@ from tunecore.objectives import (
     params_to_config,
 )
 from tunecore.space import Fixed, Float, Space
-from tunecore.trial import COMPLETE, DIVERGED, FAILED
+from tunecore.trial import COMPLETE, DIVERGED, FAILED, INTERRUPTED
 
 
 def test_callable_float_result_is_complete():
@@ -180,3 +180,23 @@ def test_mlp_objective_divergence_and_bad_config_are_per_trial(digits):
     assert outcomes[1].value is None
     assert outcomes[2].status == FAILED
     assert outcomes[2].reason == "ValueError: batch_size must be >= 1, got 0"
+
+
+def test_mlp_outcome_of_a_training_cut_short_is_interrupted():
+    from types import SimpleNamespace
+
+    objective = MLPObjective(np.zeros((10, 2)), np.arange(10) % 2)
+    cut = SimpleNamespace(
+        history={"train_loss": np.array([0.9, 0.8]), "val_loss": np.array([1.0, 0.7])},
+        status="ok",
+        diverged_epoch=None,
+        epochs_run=2,
+        seconds=0.5,
+        config={"epochs": 10},
+    )
+    outcome = objective._outcome(cut)
+    assert outcome.status == INTERRUPTED and outcome.value is None
+    assert outcome.reason == "stopped by the time budget after 2 of 10 epochs"
+    assert outcome.epochs == 2 and outcome.history["val_loss"] == [1.0, 0.7]
+    full = SimpleNamespace(**{**vars(cut), "config": {"epochs": 2}})
+    assert objective._outcome(full).value == 0.7

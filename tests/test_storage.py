@@ -183,3 +183,19 @@ def test_storage_delete_study_removes_trials():
     storage.delete_study("s")
     assert storage.study_names() == []
     assert storage.count_trials(study_id) == 0
+
+
+def test_storage_read_only_reads_while_another_connection_writes(tmp_path):
+    path = tmp_path / "t.db"
+    writer = Storage(path)
+    study_id = _study(writer)
+    writer.claim_trials(study_id, [{"params": {"x": 0.1}}], seed_of=lambda k: k)
+    with writer.write_lock():  # a writer in the middle of a transaction
+        writer.claim_trials(study_id, [{"params": {"x": 0.2}}], seed_of=lambda k: k)
+        reader = Storage(path, read_only=True, timeout=1.0)
+        assert [t.params for t in reader.trials(study_id)] == [{"x": 0.1}]
+    assert len(reader.trials(study_id)) == 2
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        reader.claim_trials(study_id, [{"params": {"x": 0.3}}], seed_of=lambda k: k)
+    with pytest.raises(ValueError, match="path must be an existing database file"):
+        Storage(tmp_path / "missing.db", read_only=True)

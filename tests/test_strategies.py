@@ -257,6 +257,9 @@ def test_tier_budget_trial_shares_within_one_trial():
         assert abs(count - share * 37) <= 1
     assert [row["used"] for row in tb.timeline] == counts
     assert tb.finished
+    fractions = tb.timeline_fractions()
+    assert [row["used"] for row in fractions] == pytest.approx([c / 37 for c in counts])
+    assert [row["end"] for row in fractions] == [counts[0], counts[0] + counts[1], 37]
 
 
 def test_tier_budget_never_skips_ahead():

@@ -154,11 +154,12 @@ def test_study_seconds_budget_stops_starting_trials_in_time():
     start = time.monotonic()
     study.run(progress=False)
     elapsed = time.monotonic() - start
-    # The last trial started before 0.6 s and took ~0.03 s: the study ends within one trial.
-    assert 0.6 <= elapsed < 0.6 + 0.2
+    # The last trial started before 0.6 s and took ~0.03 s: the study ends within one trial
+    # (plus slack for a busy machine); without the budget it would never end.
+    assert 0.6 <= elapsed < 0.6 + 0.3
     pairs = study.storage.trials_with_times(study.id)
     assert max(times["clock_start"] for _, times in pairs) < 0.6
-    assert 0.6 <= study.usage().seconds < 0.8
+    assert 0.6 <= study.usage().seconds < 0.9
 
 
 def test_study_process_pool_gives_the_serial_results():
@@ -212,23 +213,28 @@ def _tier_strategy():
     return TierBudget(tiers, shares=(0.4, 0.4, 0.2), budget=Budget(trials=30), patience=6)
 
 
+def fast_quadratic(params):
+    time.sleep(0.01)
+    return quadratic(params)
+
+
 def test_study_tier_budget_seconds_shares_within_five_percent():
-    # Tiers of 0.5 / 0.3 / 0.2 of 1.5 s, trials of ~0.03 s run by the real study loop.
+    # Tiers of 0.5 / 0.3 / 0.2 of 2 s, trials of ~0.01 s run by the real study loop.
     shares = (0.5, 0.3, 0.2)
     tiers = [
         Tier("x", Space({"x": Float(0.0, 1.0, default=0.5)})),
         Tier("y", Space({"y": Float(1e-3, 1.0, scale="log", default=0.1)})),
         Tier("n", Space({"n": Int(1, 4, default=1)})),
     ]
-    strategy = TierBudget(tiers, shares=shares, budget=Budget(seconds=1.5), patience=10_000)
-    study = Study.create("t", slow_quadratic, strategy, storage=":memory:")
+    strategy = TierBudget(tiers, shares=shares, budget=Budget(seconds=2.0), patience=10_000)
+    study = Study.create("t", fast_quadratic, strategy, storage=":memory:")
     study.run(progress=False)
     timeline = study.strategy.timeline
     assert [row["tier"] for row in timeline] == [0, 1, 2]
     for row, share in zip(timeline, shares):
-        assert abs(row["used"] - share * 1.5) <= 0.05 * 1.5
+        assert abs(row["used"] - share * 2.0) <= 0.05 * 2.0
         assert row["end"] is not None
-    assert study.usage().seconds <= 1.5 * 1.05
+    assert study.usage().seconds <= 2.0 * 1.05
     tiers_in_order = [t.tier for t in study.trials]
     assert tiers_in_order == sorted(tiers_in_order)
 

@@ -76,9 +76,10 @@ class SerialExecutor:
 class BatchExecutor(SerialExecutor):
     """Hand every pending trial to the objective's ``evaluate_batch`` in one call."""
 
-    def __init__(self, objective: Objective, capacity: int) -> None:
+    def __init__(self, objective: Objective, capacity: int, threads: int | None = None) -> None:
         super().__init__(objective)
         self.capacity = max(1, int(capacity))
+        self.threads = threads
 
     def wait(self, deadline: float | None = None) -> list[tuple[Job, Outcome]]:
         jobs = list(self._pending)
@@ -87,7 +88,10 @@ class BatchExecutor(SerialExecutor):
         start = time.perf_counter()
         try:
             outcomes = self.objective.evaluate_batch(
-                [j.params for j in jobs], [j.seed for j in jobs], deadline=deadline
+                [j.params for j in jobs],
+                [j.seed for j in jobs],
+                deadline=deadline,
+                threads=self.threads,
             )
         except Exception as exc:  # noqa: BLE001 - a broken batch fails its trials only
             reason = f"{type(exc).__name__}: {exc}"
@@ -135,6 +139,7 @@ class ProcessExecutor:
             max_workers=self.capacity, mp_context=multiprocessing.get_context(start_method)
         )
         self._futures: dict[cf.Future, Job] = {}
+        self._cancelled = False
 
     @property
     def in_flight(self) -> int:
@@ -170,15 +175,21 @@ class ProcessExecutor:
             future.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._futures.clear()
+        self._cancelled = True
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        # After cancel() the workers may still be finishing a trial nobody will read: do not
+        # wait for them.
+        self._pool.shutdown(wait=not self._cancelled, cancel_futures=True)
 
 
 def make_executor(objective: Objective, n_jobs: int, *, start_method: str = "spawn") -> Any:
     """The executor a study uses for ``objective`` with ``n_jobs`` parallel trials."""
     if objective.batched:
-        return BatchExecutor(objective, objective.batch_size(n_jobs))
+        # n_jobs > 1 asks for that many trials at once: the batch's threads too.
+        return BatchExecutor(
+            objective, objective.batch_size(n_jobs), n_jobs if n_jobs > 1 else None
+        )
     if n_jobs > 1:
         return ProcessExecutor(objective, n_jobs, start_method)
     return SerialExecutor(objective)

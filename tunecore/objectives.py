@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tunecore.trial import COMPLETE, DIVERGED, FAILED
+from tunecore.trial import COMPLETE, DIVERGED, FAILED, INTERRUPTED
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ class Outcome:
     Attributes
     ----------
     status : str
-        ``complete``, ``failed`` or ``diverged``.
+        ``complete``, ``failed`` or ``diverged`` (``interrupted`` for a trial that never
+        started because the time budget ran out; a resumed study runs it).
     value : float or None
         The value the study optimizes (None unless complete).
     metrics : dict
@@ -155,10 +156,12 @@ class Objective:
         seeds: Sequence[int],
         *,
         deadline: float | None = None,
+        threads: int | None = None,
     ) -> list[Outcome]:
         """Evaluate several trials (one by one unless a subclass does better).
 
-        ``deadline`` is a :func:`time.monotonic` instant after which no new trial starts.
+        ``deadline`` is a :func:`time.monotonic` instant after which no new trial starts;
+        ``threads`` how many trials may run at once (None: the objective decides).
         """
         return [self.evaluate(p, s) for p, s in zip(params_list, seeds)]
 
@@ -419,6 +422,7 @@ class MLPObjective(Objective):
         seeds: Sequence[int],
         *,
         deadline: float | None = None,
+        threads: int | None = None,
     ) -> list[Outcome]:
         from tunecore import training
 
@@ -430,17 +434,19 @@ class MLPObjective(Objective):
                 outcomes.append(None)
             except Exception as exc:  # noqa: BLE001
                 outcomes.append(Outcome(FAILED, reason=_describe_exception(exc)))
-        results = self._train(training, configs, deadline)
+        results = self._train(training, configs, deadline, threads or self.threads)
         it = iter(results)
         return [o if o is not None else self._outcome(next(it)) for o in outcomes]
 
-    def _train(self, training: Any, configs: list[dict], deadline: float | None) -> list[Any]:
+    def _train(
+        self, training: Any, configs: list[dict], deadline: float | None, threads: int | None
+    ) -> list[Any]:
         """TrainResults or exceptions, one per config."""
         if not configs:
             return []
         kwargs: dict[str, Any] = {"X_val": self.X_val, "y_val": self.y_val}
-        if self.threads is not None:
-            kwargs["threads"] = self.threads
+        if threads is not None:
+            kwargs["threads"] = threads
         train_many = getattr(training, "train_many", None)
         if train_many is not None:
             if deadline is not None and _accepts(train_many, "deadline"):
@@ -452,7 +458,7 @@ class MLPObjective(Objective):
                     return [exc]
                 logger.warning("train_many failed (%s); training the batch one by one", exc)
         out: list[Any] = []
-        single = {k: v for k, v in kwargs.items() if k != "deadline"}
+        single = {k: v for k, v in kwargs.items() if k not in ("deadline", "threads")}
         for config in configs:
             if deadline is not None and time.monotonic() >= deadline and out:
                 out.append(TimeoutError("the budget's time ran out before this trial started"))
@@ -464,6 +470,9 @@ class MLPObjective(Objective):
         return out
 
     def _outcome(self, result: Any) -> Outcome:
+        if isinstance(result, TimeoutError):
+            # Never started: interrupted, so a resumed study runs it.
+            return Outcome(INTERRUPTED, reason=str(result))
         if isinstance(result, BaseException):
             return Outcome(FAILED, reason=_describe_exception(result))
         history = {k: np.asarray(v, dtype=float).tolist() for k, v in result.history.items()}
@@ -479,6 +488,19 @@ class MLPObjective(Objective):
                 epochs=epochs,
                 duration=duration,
                 reason=f"training diverged at epoch {epoch}",
+            )
+        planned = int(getattr(result, "config", {}).get("epochs", epochs))
+        if epochs < planned:
+            # Stopped early by a deadline (a train_many that takes one stops every trial at an
+            # epoch boundary): the trial did not run its course, so it is interrupted and a
+            # resumed study trains it again from the start.
+            return Outcome(
+                INTERRUPTED,
+                metrics=metrics,
+                history=history,
+                epochs=epochs,
+                duration=duration,
+                reason=f"stopped by the time budget after {epochs} of {planned} epochs",
             )
         if getattr(result, "status", "ok") not in ("ok", COMPLETE):
             return Outcome(

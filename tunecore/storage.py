@@ -172,6 +172,9 @@ class Storage:
         as long as this object.
     timeout : float
         Seconds to wait for a lock held by another process before raising.
+    read_only : bool
+        Open an existing file for reading only (reports on a study another process is
+        writing); every write then raises ``sqlite3.OperationalError``.
 
     Examples
     --------
@@ -180,14 +183,36 @@ class Storage:
     []
     """
 
-    def __init__(self, path: Any = "tunecore.db", *, timeout: float = BUSY_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        path: Any = "tunecore.db",
+        *,
+        timeout: float = BUSY_TIMEOUT_S,
+        read_only: bool = False,
+    ) -> None:
         self.path = str(path)
-        # isolation_level=None: autocommit; every transaction below is an explicit BEGIN.
-        self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        self.read_only = bool(read_only)
+        memory = self.path == ":memory:" or self.path.startswith("file::memory:")
+        if self.read_only:
+            if memory or not os.path.exists(self.path):
+                raise ValueError(
+                    f"path must be an existing database file to open read-only, got {self.path!r}"
+                )
+            # isolation_level=None: autocommit; every transaction below is an explicit BEGIN.
+            self._conn = sqlite3.connect(
+                f"file:{os.path.abspath(self.path)}?mode=ro",
+                uri=True,
+                timeout=timeout,
+                isolation_level=None,
+            )
+        else:
+            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         self._depth = 0  # nesting of _Transaction blocks; only the outermost one commits
         self._conn.row_factory = sqlite3.Row
         self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        if self.path != ":memory:" and not self.path.startswith("file::memory:"):
+        if self.read_only:
+            return
+        if not memory:
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":  # pragma: no cover - e.g. a network file system
                 logger.warning("SQLite refused WAL mode for %s (got %s)", self.path, mode)
@@ -195,6 +220,11 @@ class Storage:
             # power cut may drop the last few, which FULL would keep at a cost per trial.
             self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.execute("PRAGMA foreign_keys = ON")
+        exists = self._conn.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'trials'"
+        ).fetchone()[0]
+        if exists:
+            return  # opening a study file takes no write lock (a writer may be busy with it)
         # One script, one transaction: two processes opening a new file at once both succeed.
         self._conn.executescript(
             "BEGIN IMMEDIATE;\n"

@@ -90,6 +90,7 @@ class Study:
         record: Mapping[str, Any],
         strategy: Strategy,
         objective: Objective | None,
+        seen: tuple[int, int] | None = None,
     ) -> None:
         self.storage = storage
         self.id = int(record["id"])
@@ -99,8 +100,8 @@ class Study:
         self.budget = Budget.from_dict(record.get("budget"))
         self.strategy = strategy
         self.objective = objective
-        # (trials stored, trials finished) the strategy has seen; see _sync.
-        self._seen = storage.progress(self.id)
+        # (trials stored, trials not running) the strategy has learnt from; see _sync.
+        self._seen = seen if seen is not None else storage.progress(self.id)
 
     def _sync(self) -> bool:
         """Rebuild the strategy from storage when other processes stored trials since it last
@@ -108,12 +109,7 @@ class Study:
         now = self.storage.progress(self.id)
         if now == self._seen:
             return False
-        record = self.storage.get_study(self.name)
-        strategy = strategy_from_dict(record["strategy"])
-        pairs = self.storage.trials_with_times(self.id)
-        strategy.restore([t for t, _ in pairs], {t.number: times for t, times in pairs})
-        self.strategy = strategy
-        self._seen = now
+        self.strategy, self._seen = _restored(self.storage, self.storage.get_study(self.name))
         return True
 
     # -- construction -----------------------------------------------------------------------
@@ -141,7 +137,8 @@ class Study:
             A plain callable ``params -> float | dict`` is wrapped in
             :class:`tunecore.objectives.CallableObjective`. May be None to only store it.
         strategy : Strategy
-            GridSearch, RandomSearch, CoarseToFine or TierBudget.
+            GridSearch, RandomSearch, CoarseToFine or TierBudget, freshly made: it becomes the
+            study's (``study.strategy``) and must not be shared with another study.
         storage : str, os.PathLike or Storage
             SQLite file (created when missing) or ``":memory:"``.
         direction : {"minimize", "maximize"}, optional
@@ -197,12 +194,10 @@ class Study:
         """
         store = _as_storage(storage)
         record = store.get_study(name)
-        strategy = strategy_from_dict(record["strategy"])
-        pairs = store.trials_with_times(record["id"])
-        strategy.restore([t for t, _ in pairs], {t.number: times for t, times in pairs})
+        strategy, seen = _restored(store, record)
         wrapped = None if objective is None else as_objective(objective)
-        logger.info("loaded study %r with %d trials", name, len(pairs))
-        return cls(store, record, strategy, wrapped)
+        logger.info("loaded study %r with %d trials", name, seen[0])
+        return cls(store, record, strategy, wrapped, seen)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -382,6 +377,15 @@ class Study:
         return pd.DataFrame(rows, columns=columns)
 
 
+def _restored(storage: Storage, record: Mapping[str, Any]) -> tuple[Strategy, tuple[int, int]]:
+    """The study's strategy rebuilt from one read of its trials, and the (trials stored,
+    trials not running) of that read."""
+    strategy = strategy_from_dict(record["strategy"])
+    pairs = storage.trials_with_times(record["id"])
+    strategy.restore([t for t, _ in pairs], {t.number: times for t, times in pairs})
+    return strategy, (len(pairs), sum(t.status != RUNNING for t, _ in pairs))
+
+
 def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -480,7 +484,7 @@ class _Loop:
         stale = storage.mark_interrupted(
             study.id, storage.stale_running(study.id), reason=STALE_REASON
         )
-        study._seen = storage.progress(study.id)  # only statuses changed: nothing to relearn
+        study._sync()  # other processes may have stored trials since the study was loaded
         if stale:
             logger.warning(
                 "%d trial(s) of %r were left running; re-running them", len(stale), study.name
@@ -507,6 +511,9 @@ class _Loop:
                 finished = executor.wait(self.deadline())
                 self._record(finished, bar)
         except BaseException:
+            # The strategy may have proposed what was never stored, or missed a stored result:
+            # the next run rebuilds it from storage.
+            study._seen = (-1, -1)
             pending = executor.pending_jobs()
             executor.cancel()
             if pending:

@@ -27,7 +27,8 @@ Patience (early convergence), exactly
     trial of the tier was, or its value beats the tier's best so far by more than
     ``min_improvement * |best|`` (a relative amount; 0.01 = 1%). The tier converges at the
     first trial after which ``patience`` trials in a row (failed ones included) have not
-    improved it; it then proposes nothing more and hands the rest of its allotment on.
+    improved it; it then proposes nothing more and hands the rest of its allotment on. When
+    the last tier converges the strategy is finished and the budget left is not spent.
 """
 
 from __future__ import annotations
@@ -240,7 +241,9 @@ class TierBudget(Strategy):
         must then have exactly one unit).
     patience : int
         Trials without a relative improvement of ``min_improvement`` after which a tier
-        converges.
+        converges. Sampling a tier's space quasi-randomly, the chance that its n-th trial is
+        the best so far falls like 1/n, so a tier that converges typically ran between one and
+        two times ``patience`` trials; 20 suits tiers of one to three parameters.
     min_improvement : float
         The relative improvement (>= 0) that resets patience.
     seed : int, optional
@@ -265,7 +268,7 @@ class TierBudget(Strategy):
         tiers: Sequence[Tier],
         shares: Sequence[float] | None = None,
         budget: Budget | Mapping[str, Any] | None = None,
-        patience: int = 10,
+        patience: int = 20,
         min_improvement: float = 0.01,
         seed: int | None = None,
     ) -> None:
@@ -598,6 +601,30 @@ class TierBudget(Strategy):
             )
         return out
 
+    def timeline_fractions(self, now: float | None = None) -> list[dict[str, Any]]:
+        """The timeline as :func:`tunecore.plots.plot_tiers` takes it.
+
+        ``start`` and ``end`` stay in budget units; ``used`` becomes a fraction of the whole
+        budget. A tier still open ends at ``now`` (study seconds, for a time budget) or where
+        its spending stands (trials, epochs).
+        """
+        rows = []
+        for row, state in zip(self.timeline, self._states):
+            end = row["end"]
+            if end is None:
+                if self.unit == "seconds":
+                    end = max(row["start"], now if now is not None else (state.last_clock or 0.0))
+                else:
+                    end = row["start"] + (row["used"] or 0)
+            rows.append(
+                {
+                    **row,
+                    "end": float(end),
+                    "used": (float(end) - float(row["start"])) / float(self.total_budget),
+                }
+            )
+        return rows
+
     @property
     def tier_best(self) -> list[dict[str, Any]]:
         """Each started tier's own parameters at its best trial (defaults when none is ok)."""
@@ -627,7 +654,7 @@ class TierBudget(Strategy):
             [Tier.from_dict(t) for t in data["tiers"]],
             shares=data.get("shares"),
             budget=Budget.from_dict(data.get("budget")),
-            patience=data.get("patience", 10),
+            patience=data.get("patience", 20),
             min_improvement=data.get("min_improvement", 0.01),
             seed=data.get("seed"),
         )
