@@ -739,14 +739,23 @@ def _check_task(config: StudyConfig, y: np.ndarray, regression: bool) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Print the tables of a stored study and write its plots."""
+    """Print the tables of a stored study and write its plots.
+
+    The file is opened read-only, so a report on a study another process is writing works
+    and changes nothing.
+    """
     if not Path(args.db).is_file():
         raise FileNotFoundError(f"database file {args.db!r} does not exist")
     _check_tunecore_file(args.db)
 
+    from tunecore.storage import Storage
     from tunecore.study import Study
 
-    names = _study_names(args.db)
+    try:
+        store = Storage(args.db, read_only=True)
+        names = store.study_names()
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{args.db!r} is not a tunecore SQLite file ({exc})") from None
     if not names:
         raise ValueError(f"database file {args.db!r} holds no study")
     name = args.study
@@ -762,10 +771,13 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"--study must be one of {', '.join(map(repr, names))} in {args.db}, got {name!r}"
         )
 
-    study = Study.load(args.db, name)
-    _print_tables(study, top=args.top, tier_order=getattr(study.strategy, "tiers", None))
-    if args.out is not None:
-        written = _write_plots(study, Path(args.out))
-        _say()
-        _say(f"plots: {len(written)} PNG files in {args.out}")
+    try:
+        study = Study.load(store, name)
+        _print_tables(study, top=args.top, tier_order=getattr(study.strategy, "tiers", None))
+        if args.out is not None:
+            written = _write_plots(study, Path(args.out))
+            _say()
+            _say(f"plots: {', '.join(p.name for p in written)} in {args.out}")
+    finally:
+        store.close()
     return 0
