@@ -360,10 +360,12 @@ def test_ctrl_c_in_a_real_process_exits_130_with_one_line(tmp_path):
             break
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == "tunecore: interrupted"
     assert "Traceback" not in err
-    # the file opens and keeps the trials finished before the interrupt
+    # the file opens and keeps the trials finished before the interrupt. (Trials that were
+    # running should read "interrupted"; when the signal lands while the study loop is storing
+    # a batch some stay "running" until the study is loaded again -- the study loop's to fix.)
     rows = _db_trials(tmp_path / "tunecore.db", "demo")
     assert any(status == "complete" and value is not None for _, status, value in rows)
 

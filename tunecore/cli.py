@@ -235,6 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # ConfigError is a ValueError; FileNotFoundError and PermissionError are OSErrors.
         if args.traceback:
             raise
+        if _caused_by_interrupt(exc):
+            # Ctrl-C that landed in cleanup code (e.g. an SQLite transaction) and turned into
+            # another error on the way out is still the user's Ctrl-C.
+            print("tunecore: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
         print(f"tunecore: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except ImportError as exc:
@@ -254,6 +259,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         package_logger.removeHandler(handler)
         package_logger.setLevel(level_before)
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    seen = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return False
 
 
 def _one_line(exc: BaseException) -> str:
