@@ -149,6 +149,11 @@ def test_strategy_specific_requirements():
     grid = with_change("strategy", {"kind": "grid", "points": {"lr": 3, "depth": 2}})
     with pytest.raises(ConfigError, match=r"^strategy\.points\.depth names no dimension"):
         parse_config(grid)
+    grid = with_change("strategy", {"kind": "grid", "points": {"lr": 3}})
+    with pytest.raises(ConfigError, match=r"^strategy\.points\.batch_size is required: a grid"):
+        parse_config(grid)
+    grid = with_change("strategy", {"kind": "grid", "points": {"lr": 3, "batch_size": 2}})
+    assert parse_config(grid).strategy.options["points"] == {"lr": 3, "batch_size": 2}
     tiers = with_change("strategy", {"kind": "tiers", "shares": [0.5, 0.6]})
     del tiers["space"]
     with pytest.raises(ConfigError, match=r"^strategy\.shares must be numbers that sum to 1"):

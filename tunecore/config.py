@@ -487,6 +487,12 @@ def _parse(
                         f"strategy.points.{key} names no dimension of [space]; "
                         f"the dimensions are {', '.join(space)}"
                     )
+            for key, spec in space.items():
+                if spec["type"] in ("float", "int") and key not in points:
+                    raise ConfigError(
+                        f"strategy.points.{key} is required: a grid needs a count for every "
+                        "float and int dimension (choices use all their options)"
+                    )
         no_trials = "n_trials" not in strategy.options and budget.trials is None
         if strategy.kind == "random" and no_trials:
             raise ConfigError(
