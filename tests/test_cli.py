@@ -271,7 +271,9 @@ def test_report_prints_the_best_trial(random_study, capsys):
     rows = _db_trials(random_study / "studies.db", "rs")
     best_number, _, best_value = min(rows, key=lambda r: r[2])
     before = (random_study / "studies.db").read_bytes()
-    code, out, err = run_main(["report", random_study / "studies.db", "--top", "3"], capsys)
+    code, out, err = run_main(
+        ["report", random_study / "studies.db", "--top", "3", "--no-plots"], capsys
+    )
     assert code == 0, err
     assert (random_study / "studies.db").read_bytes() == before  # read-only
     assert f"best configuration (trial {best_number}, val_loss {best_value:.4g})" in out

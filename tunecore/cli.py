@@ -186,12 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="tables and plots from a stored study",
         description="Print the best trial, the top-k table and the importance of each "
-        "hyperparameter of a stored study, and write its plots. With several studies in the "
+        "hyperparameter of a stored study, and write its plots (PNG). With several studies in the "
         "file and none named, list them.",
     )
     report.add_argument("db", metavar="DB", help="the SQLite file")
     report.add_argument("--study", default=None, metavar="NAME", help="the study to report")
-    report.add_argument("--out", default=None, metavar="DIR", help="write the plots to DIR")
+    report.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="folder for the plots (default: DB-NAME_out next to the db, e.g. tunecore_out)",
+    )
+    report.add_argument("--no-plots", action="store_true", help="write no plots")
     report.add_argument(
         "--top",
         type=_positive_int,
@@ -790,10 +796,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         study = Study.load(store, name)
         _print_tables(study, top=args.top, tier_order=getattr(study.strategy, "tiers", None))
-        if args.out is not None:
-            written = _write_plots(study, Path(args.out))
-            _say()
-            _say(f"plots: {', '.join(p.name for p in written)} in {args.out}")
+        if not args.no_plots:
+            out = Path(args.out) if args.out is not None else _default_out(args.db)
+            written = _write_plots(study, out)
+            if written:
+                _say()
+                _say(f"plots: {', '.join(p.name for p in written)} in {out}")
     finally:
         store.close()
     return 0
