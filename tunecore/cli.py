@@ -681,6 +681,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None:
         written = _write_plots(study, Path(args.out))
         _say(f"plots: {', '.join(p.name for p in written)} in {args.out}")
+    if storage != ":memory:":
+        _say(f"study stored in {storage} (see: tunecore report {storage} --study {study.name})")
     return 0
 
 
