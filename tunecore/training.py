@@ -248,10 +248,23 @@ def _as_array(value: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} must be a numeric array, got {type(value).__name__}: {exc}")
+        raise ValueError(
+            f"{name} must be a numeric array, got {type(value).__name__}: {exc}"
+        ) from exc
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
     return arr
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            first = np.unravel_index(int(np.argmax(bad)), arr.shape)
+            raise ValueError(
+                f"{name} must not contain NaN or inf, got {int(bad.sum())} such values "
+                f"(the first at index {tuple(int(i) for i in first)}: {float(arr[first])!r})"
+            )
 
 
 def _as_features(value: Any, name: str) -> np.ndarray:
@@ -263,8 +276,7 @@ def _as_features(value: Any, name: str) -> np.ndarray:
         raise ValueError(
             f"{name} must have at least one row and one column, got shape {arr.shape}"
         )
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise ValueError(f"{name} must not contain NaN or inf")
+    _check_finite(arr, name)
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(out).all():
@@ -278,8 +290,7 @@ def _as_targets(value: Any, name: str, n: int) -> np.ndarray:
         raise ValueError(f"{name} must be 1-D (or 2-D for several outputs), got shape {arr.shape}")
     if arr.shape[0] != n:
         raise ValueError(f"{name} must have one entry per row of X ({n}), got {arr.shape[0]}")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise ValueError(f"{name} must not contain NaN or inf")
+    _check_finite(arr, name)
     return arr
 
 
