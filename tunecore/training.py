@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 import numbers
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -510,7 +511,8 @@ class TrainResult:
         Per-epoch float64 series: ``train_loss``; with validation data also ``val_loss`` and
         ``val_accuracy`` (classification) or ``val_r2`` (mse). A diverged epoch holds NaN.
     status : str
-        ``"ok"`` or ``"diverged"``.
+        ``"ok"`` or ``"diverged"``; ``"stopped"`` only for :func:`train_many` with a
+        ``deadline`` that cut the training short.
     diverged_epoch : int or None
         The 1-based epoch whose loss (or parameters) turned NaN or inf; None when ok.
     epochs_run : int
@@ -686,6 +688,7 @@ def train_many(
     X_val: Any = None,
     y_val: Any = None,
     threads: int | None = None,
+    deadline: float | None = None,
 ) -> list[TrainResult]:
     """Train several configurations on the same data, one trial per thread.
 
@@ -701,6 +704,10 @@ def train_many(
         Each holds :func:`train`'s keywords (missing ones take train's defaults).
     threads : int or None
         Trials trained at once; None uses :func:`get_num_threads`.
+    deadline : float or None
+        A :func:`time.monotonic` instant after which no epoch starts: trials then stop at
+        their next epoch boundary (those not started run 0 epochs) with status
+        ``"stopped"`` and ``epochs_run < config["epochs"]``. None: no deadline.
 
     Returns
     -------
@@ -719,6 +726,10 @@ def train_many(
     if isinstance(configs, (str, bytes, Mapping)) or not isinstance(configs, Sequence):
         raise TypeError(f"configs must be a list of dicts, got {type(configs).__name__}")
     threads = _check_threads(threads)
+    if deadline is not None:
+        deadline = _check_real("deadline", deadline)
+        if math.isnan(deadline):
+            raise ValueError(f"deadline must be a time.monotonic() instant, got {deadline!r}")
     resolved = []
     for i, options in enumerate(configs):
         if not isinstance(options, Mapping):
@@ -759,6 +770,7 @@ def train_many(
             labels_val,
             targets_val,
             min(threads, len(indices)),
+            None if deadline is None else deadline - time.monotonic(),
         )
         for i, raw in zip(indices, raws):
             if raw["status"] == "failed":
