@@ -209,7 +209,8 @@ void forward(Model<T>& model, const Config& config, Workspace<T>& ws, int64_t ro
             ep.shift = shift;
             gemm(rows, layer.out, layer.in, a, w, y, layer.out, false, ep, ws.gemm.scratch);
         } else {
-            gemm(rows, layer.out, layer.in, a, w, y, layer.out, false, Epilogue<T>{}, ws.gemm.scratch);
+            gemm(rows, layer.out, layer.in, a, w, y, layer.out, false, Epilogue<T>{},
+                 ws.gemm.scratch);
             batch_norm_train_forward(y, ws.zhat[l].data(), ws.stats[l].data(),
                                      model.running.data() + layer.running,
                                      model.params.data() + layer.gamma,
