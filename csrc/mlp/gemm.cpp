@@ -359,7 +359,14 @@ void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> 
         if (ep.kind != EpilogueKind::none) epilogue_tile(ep, c, ldc, 0, 0, m, n);
         return;
     }
-    const detail::KernelInfo info = info_by_name(kAllKernels[kernel_index()]);
+    detail::KernelInfo info = info_by_name(kAllKernels[kernel_index()]);
+    if (n <= 16 && std::strcmp(info.name, "avx512") == 0) {
+        // Narrow products (the output layer) waste less of a 16-wide tile than of a 32-wide
+        // one. Both kernels do one fused multiply-add per element and step of p, in the same
+        // order, so the result is bitwise the same whichever runs.
+        const detail::KernelInfo narrow = detail::avx2_kernel();
+        if (narrow.kernel != nullptr) info = narrow;
+    }
     const int64_t panels = (n + info.nr - 1) / info.nr;
     int threads = 1;
     if (scratch.threads > 1 && m * n * k >= kParallelWork && panels > 1) {
