@@ -641,20 +641,24 @@ def random_training(draw):
             },
         )
     )
-    return X, y, options
+    return X, y, options, draw(st.booleans())
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_training())
 def test_random_input_gives_a_result_or_a_clean_error(case):
-    X, y, options = case
+    X, y, options, many = case
     try:
-        result = tunecore.train(X, y, **options)
+        if many:
+            results = tunecore.train_many(X, y, [options, {"epochs": 1}], threads=2)
+        else:
+            results = [tunecore.train(X, y, **options)]
     except (ValueError, TypeError) as exc:
         assert str(exc)
         return
-    assert result.status in ("ok", "diverged")
-    assert len(result.history["train_loss"]) == result.epochs_run >= 1
+    for result in results:
+        assert result.status in ("ok", "diverged")
+        assert len(result.history["train_loss"]) == result.epochs_run >= 1
 
 
 # ------------------------------------------------------------------------------------------

@@ -32,6 +32,11 @@ The network, in the core's terms (see ``csrc/mlp/network.hpp`` and ``csrc/mlp/op
 - Each epoch shuffles the rows from (seed, epoch); the last short batch is used.
 - A NaN or inf loss (or parameter, or validation loss) stops the training: status
   ``"diverged"``, ``diverged_epoch`` the 1-based epoch, NaN in the history for it.
+
+The matrix products run on the core's own float32 kernels, AVX-512, AVX2 + FMA or portable
+C++, chosen at import from the CPU; the environment variable ``TUNECORE_KERNEL`` (``avx512``,
+``avx2``, ``portable``) forces one the CPU supports. Results are reproducible bit for bit on
+one machine and kernel, whatever the thread count; other kernels round differently.
 """
 
 from __future__ import annotations
