@@ -360,7 +360,8 @@ void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> 
         return;
     }
     detail::KernelInfo info = info_by_name(kAllKernels[kernel_index()]);
-    if (n <= 16 && std::strcmp(info.name, "avx512") == 0) {
+    static const bool avx2_usable = usable("avx2");
+    if (n <= 16 && avx2_usable && std::strcmp(info.name, "avx512") == 0) {
         // Narrow products (the output layer) waste less of a 16-wide tile than of a 32-wide
         // one. Both kernels do one fused multiply-add per element and step of p, in the same
         // order, so the result is bitwise the same whichever runs.
