@@ -162,6 +162,37 @@ def test_training_loop_matches_numpy_reference(optimizer, decay):
     np.testing.assert_allclose(result.model.biases[0], b, rtol=1e-4, atol=1e-5)
 
 
+M64 = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+
+
+def mix64(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def random_unit(seed: int, stream: int, counter: int) -> float:
+    key = mix64(seed ^ mix64((stream + GOLDEN) & M64))
+    return (mix64((key + counter * GOLDEN) & M64) >> 11) * 2.0**-53
+
+
+def test_initial_weights_follow_the_documented_generator():
+    # Integer arithmetic and one correctly rounded sqrt: the same bits on every platform.
+    seed = 2**40 + 123
+    config = core_config(4, hidden=(5, 3), activation="relu", seed=seed)
+    params = _core._init_params(config, 6)
+    for layer, W in enumerate(params["weights"]):
+        fan_in, fan_out = W.shape
+        he = layer < 2
+        bound = math.sqrt(6.0 / (fan_in if he else fan_in + fan_out))
+        expected = [
+            (2.0 * random_unit(seed, layer, i) - 1.0) * bound for i in range(fan_in * fan_out)
+        ]
+        np.testing.assert_array_equal(W.ravel(), np.array(expected, dtype=np.float32))
+    assert all(np.array_equal(b, np.zeros_like(b)) for b in params["biases"])
+
+
 def test_epochs_use_different_row_orders():
     orders = [_core._permutation(3, e, 50) for e in range(3)]
     assert all(sorted(o) == list(range(50)) for o in orders)
@@ -339,6 +370,18 @@ def test_same_seed_same_weights_bitwise_with_one_and_two_threads(digits):
     assert alone[0].model.weights[0].tobytes() != alone[1].model.weights[0].tobytes()
 
 
+def test_threads_inside_one_training_change_no_bit():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(300, 300)).astype(np.float32)
+    y = rng.integers(0, 10, size=300)
+    # 128 x 300 x 256 multiply-adds per product: large enough to be split between threads.
+    options = {"hidden": (256, 64), "batch_size": 128, "epochs": 2, "batch_norm": True}
+    one = tunecore.train(X, y, threads=1, **options)
+    two = tunecore.train(X, y, threads=2, **options)
+    for w1, w2 in zip(one.model.weights, two.model.weights):
+        assert w1.tobytes() == w2.tobytes()
+
+
 def test_train_many_equals_train_and_keeps_order():
     X, y = blobs(n=80, d=5, k=3, seed=3)
     X_val, y_val = blobs(n=30, d=5, k=3, seed=4)
@@ -463,6 +506,7 @@ X_OK, Y_OK = blobs(n=20, d=3, k=3, seed=0)
         (X_OK, Y_OK + 0.5, {}, ValueError, "y must hold integer class labels"),
         (X_OK, Y_OK - 1, {}, ValueError, r"y must hold class labels in \[0, n_classes\)"),
         (X_OK, Y_OK, {"n_classes": 2}, ValueError, r"class labels in \[0, 2\)"),
+        (X_OK, Y_OK * 10**6, {}, ValueError, "relabel the classes 0..k-1 or pass n_classes"),
         (X_OK, np.where(Y_OK > 1, np.nan, Y_OK), {}, ValueError, "y must not contain NaN"),
         (X_OK[:0], Y_OK[:0], {}, ValueError, "X must have at least one row"),
         (X_OK[:, :0], Y_OK, {}, ValueError, "X must have at least one row and one column"),

@@ -201,3 +201,15 @@ def test_packed_product_matches_reference(kernel, trans_a, trans_b):
         ref = _core._gemm(a, b, trans_a, trans_b, True, "")
         np.testing.assert_allclose(got, expected, rtol=0, atol=2e-6 * k)
         np.testing.assert_allclose(ref, expected, rtol=0, atol=2e-6 * k)
+
+
+@pytest.mark.parametrize("kernel", _core._gemm_kernels())
+def test_threaded_product_is_bitwise_the_single_threaded_one(kernel):
+    rng = np.random.default_rng(6)
+    for m, n, k, trans_a in [(130, 300, 200, False), (300, 130, 129, True), (97, 2100, 40, False)]:
+        a = rng.normal(size=(k, m) if trans_a else (m, k)).astype(np.float32)
+        b = rng.normal(size=(k, n)).astype(np.float32)
+        one = _core._gemm(a, b, trans_a, False, False, kernel, 1)
+        for threads in (2, 3):
+            many = _core._gemm(a, b, trans_a, False, False, kernel, threads)
+            assert many.tobytes() == one.tobytes()

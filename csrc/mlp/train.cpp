@@ -163,7 +163,7 @@ void predict_logits(Model<float>& model, const Config& config, const float* x, i
 }
 
 Result train(const Config& config, const Data& train_data, const Data* val_data,
-             const std::atomic<bool>* stop) {
+             const std::atomic<bool>* stop, int threads) {
     const auto t0 = std::chrono::steady_clock::now();
     Result result;
     result.model = init_model<float>(config, train_data.d);
@@ -174,7 +174,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
     int64_t capacity = batch;
     if (val_data) capacity = std::max(capacity, std::min(kEvalRows, val_data->n));
     Workspace<float> ws;
-    init_workspace(ws, model.layout, capacity);
+    init_workspace(ws, model.layout, capacity, std::max(1, threads));
     ws.stop = stop;
     OptimizerState<float> opt;
     init_optimizer(opt, config, model.layout.n_params);
