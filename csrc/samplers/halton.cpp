@@ -69,9 +69,11 @@ HaltonEngine::HaltonEngine(int d, bool scramble, std::uint64_t seed)
             b2r /= b;
         }
 
-        // Low table over the c lowest digits, b^c <= kLowTable (c = 1 for large primes).
-        base.low_digits = 1;
-        base.block = b;
+        // Low table over the c lowest digits, b^c <= kLowTable. Primes above kLowTable get
+        // no table (c = 0, one entry): they have few digits, and a table of b values per
+        // dimension would cost more memory than it saves time.
+        base.low_digits = 0;
+        base.block = 1;
         while (base.block * b <= kLowTable) {
             base.block *= b;
             ++base.low_digits;
@@ -94,6 +96,13 @@ HaltonEngine::HaltonEngine(int d, bool scramble, std::uint64_t seed)
         // Random digit permutations, one per digit position (Owen 2017, algorithm 1): digit
         // a at position k contributes perm[k][a] b^-(k+1), and the zero digits above the
         // index's leading digit are permuted too (their sum is the tail).
+        // Positions k with b^(k+1) >= 2^54 weigh less than a double's last bit and keep no
+        // permutation (SciPy's count, ceil(54 / log2 b) - 1); the digits there are ignored.
+        int scrambled = 0;
+        for (std::uint64_t span = 1; span <= ((std::uint64_t{1} << 54) - 1) / b; span *= b) {
+            ++scrambled;
+        }
+        positions = std::max(scrambled, base.low_digits);
         base.perm.resize(static_cast<std::size_t>(positions) * b);
         for (int k = 0; k < positions; ++k) {
             std::uint32_t* perm = base.perm.data() + static_cast<std::size_t>(k) * b;
@@ -124,7 +133,7 @@ double HaltonEngine::high_part(const Base& base, std::uint64_t hi) const {
     // Scrambled value of the digits at positions c, c + 1, ... (the digits of hi), plus the
     // permuted zeros above them.
     const std::uint32_t b = base.b;
-    const int positions = static_cast<int>(base.weight.size());
+    const int positions = static_cast<int>(base.tail.size()) - 1;
     int k = base.low_digits;
     double sum = 0.0;
     for (std::uint64_t q = hi; q > 0 && k < positions; q /= b, ++k) {
@@ -138,7 +147,7 @@ void HaltonEngine::fill(double* out, std::int64_t n, std::uint64_t start) const 
     // rest changes once every b^c rows. Blocks of rows are independent tasks.
     const int d = d_;
     const std::int64_t blocks = (n + kRowBlock - 1) / kRowBlock;
-#pragma omp parallel for schedule(static) if (n * static_cast<std::int64_t>(d) > 32768)
+#pragma omp parallel for schedule(dynamic) if (n * static_cast<std::int64_t>(d) > 32768)
     for (std::int64_t blk = 0; blk < blocks; ++blk) {
         const std::int64_t r0 = blk * kRowBlock;
         const std::int64_t r1 = std::min(n, r0 + kRowBlock);

@@ -197,7 +197,7 @@ void lhs_fill(double* out, std::int64_t n, int d, bool centered, int optimizatio
     const double jitter_scale = std::ldexp(1.0, bits - 53);
     const double nd = static_cast<double>(n);
     const std::int64_t blocks = (n + kRowBlock - 1) / kRowBlock;
-#pragma omp parallel for schedule(static) if (n * static_cast<std::int64_t>(d) > 32768)
+#pragma omp parallel for schedule(dynamic) if (n * static_cast<std::int64_t>(d) > 32768)
     for (std::int64_t blk = 0; blk < blocks; ++blk) {
         const std::int64_t r0 = blk * kRowBlock;
         const std::int64_t r1 = std::min(n, r0 + kRowBlock);

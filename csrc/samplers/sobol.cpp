@@ -3,9 +3,6 @@
 #include <stdexcept>
 #include <string>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "samplers/bits.hpp"
 #include "samplers/rng.hpp"
@@ -98,22 +95,20 @@ SobolEngine::SobolEngine(int d, bool scramble, std::uint64_t seed)
 void SobolEngine::fill(double* out, std::int64_t n, std::uint64_t start) const {
     // out: (n, d) row-major, row i = point start + i. Point k is the shift XOR the direction
     // numbers selected by the bits of gray(k) = k ^ (k >> 1); from k to k + 1 exactly one bit
-    // of gray(k) flips, the lowest set bit of k + 1. Each thread builds the first point of its
-    // rows directly and walks on, so the split never changes a value.
+    // of gray(k) flips, the lowest set bit of k + 1. Each chunk builds its first point
+    // directly and walks on, so the split never changes a value.
     const int d = d_;
     const std::uint64_t* v = v_.data();
     const std::int64_t work = n * static_cast<std::int64_t>(d);
-#pragma omp parallel if (work > 65536)
-    {
-        int threads = 1, tid = 0;
-#ifdef _OPENMP
-        threads = omp_get_num_threads();
-        tid = omp_get_thread_num();
-#endif
-        const std::int64_t per = (n + threads - 1) / threads;
-        const std::int64_t lo = std::min<std::int64_t>(n, per * tid);
-        const std::int64_t hi = std::min<std::int64_t>(n, lo + per);
-        if (lo < hi) {
+    // Chunks of 16384 rows, handed out dynamically: a thread that loses its core (a busy
+    // machine) delays only its current chunk.
+    constexpr std::int64_t kChunk = 16384;
+    const std::int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(dynamic) if (work > 65536)
+    for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+        const std::int64_t lo = chunk * kChunk;
+        const std::int64_t hi = std::min<std::int64_t>(n, lo + kChunk);
+        {
             std::vector<std::uint64_t> x(shift_);
             const std::uint64_t k0 = start + static_cast<std::uint64_t>(lo);
             const std::uint64_t gray = k0 ^ (k0 >> 1);
