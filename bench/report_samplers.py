@@ -1,7 +1,13 @@
 """Print the speed ratios of tunecore's samplers over SciPy's.
 
     python bench/report_samplers.py              # runs bench/test_bench_samplers.py first
+    python bench/report_samplers.py --threads 2  # the same, tunecore on 2 OpenMP threads
     python bench/report_samplers.py result.json  # reads a pytest-benchmark JSON file
+
+By default the benchmarks run with ``OMP_NUM_THREADS=1``: SciPy's engines use one thread, so
+one thread each compares the algorithms. (On a small shared machine a second thread often
+slows a fill down: the fills are bound by memory and page faults, and the second thread waits
+for a core.)
 
 The ratio of a group is SciPy's median time over tunecore's (higher is faster); the targets
 are those of the README's table. The ratio of the fastest rounds is printed too: on a shared
@@ -10,6 +16,7 @@ machine other work slows some rounds down, and the fastest round is the least di
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -19,8 +26,9 @@ import tempfile
 TARGETS = {"sobol": 2.0, "halton": 10.0, "latin": 5.0}
 
 
-def _run_benchmarks(path: str) -> None:
+def _run_benchmarks(path: str, threads: int) -> None:
     here = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     subprocess.run(
         [
             sys.executable,
@@ -34,6 +42,7 @@ def _run_benchmarks(path: str) -> None:
         ],
         check=True,
         cwd=os.path.dirname(here),
+        env=env,
     )
 
 
@@ -73,12 +82,16 @@ def report(path: str) -> str:
 
 
 def main() -> None:
-    if len(sys.argv) > 1:
-        print(report(sys.argv[1]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("json", nargs="?", help="pytest-benchmark JSON file to read")
+    parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS (default 1)")
+    args = parser.parse_args()
+    if args.json:
+        print(report(args.json))
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "samplers.json")
-        _run_benchmarks(path)
+        _run_benchmarks(path, args.threads)
         print(report(path))
 
 

@@ -419,6 +419,25 @@ def test_divergence_is_reported_and_does_not_disturb_other_trials():
     assert results[2].history["train_loss"].tobytes() == alone.history["train_loss"].tobytes()
 
 
+def test_train_many_deadline_stops_at_an_epoch_boundary():
+    X, y = blobs(n=400, d=8, k=3, seed=10)
+    configs = [{"hidden": (32,), "epochs": 10**6, "seed": s} for s in range(3)]
+    start = time.monotonic()
+    results = tunecore.train_many(X, y, configs, threads=2, deadline=start + 0.3)
+    assert time.monotonic() - start < 10
+    assert [r.status for r in results] == ["stopped"] * 3
+    assert all(r.epochs_run < 10**6 and r.diverged_epoch is None for r in results)
+    assert results[2].epochs_run == 0  # never started: both threads were busy until the end
+    assert results[0].epochs_run >= 1
+    # A stopped trial holds exactly the weights of a training that many epochs long.
+    alone = tunecore.train(X, y, **dict(configs[0], epochs=results[0].epochs_run))
+    assert alone.model.weights[0].tobytes() == results[0].model.weights[0].tobytes()
+    past = tunecore.train_many(X, y, configs[:1], deadline=start - 1.0)
+    assert past[0].status == "stopped" and past[0].epochs_run == 0
+    with pytest.raises(TypeError, match="deadline must be a real number"):
+        tunecore.train_many(X, y, configs, deadline="soon")
+
+
 def test_inputs_of_any_dtype_and_layout_give_the_same_result():
     X, y = blobs(n=40, d=4, k=3, seed=6)
     Xi = np.round(X * 4).astype(np.int16)
@@ -622,20 +641,24 @@ def random_training(draw):
             },
         )
     )
-    return X, y, options
+    return X, y, options, draw(st.booleans())
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_training())
 def test_random_input_gives_a_result_or_a_clean_error(case):
-    X, y, options = case
+    X, y, options, many = case
     try:
-        result = tunecore.train(X, y, **options)
+        if many:
+            results = tunecore.train_many(X, y, [options, {"epochs": 1}], threads=2)
+        else:
+            results = [tunecore.train(X, y, **options)]
     except (ValueError, TypeError) as exc:
         assert str(exc)
         return
-    assert result.status in ("ok", "diverged")
-    assert len(result.history["train_loss"]) == result.epochs_run >= 1
+    for result in results:
+        assert result.status in ("ok", "diverged")
+        assert len(result.history["train_loss"]) == result.epochs_run >= 1
 
 
 # ------------------------------------------------------------------------------------------

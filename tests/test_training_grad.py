@@ -203,6 +203,21 @@ def test_packed_product_matches_reference(kernel, trans_a, trans_b):
         np.testing.assert_allclose(ref, expected, rtol=0, atol=2e-6 * k)
 
 
+@pytest.mark.skipif(
+    not {"avx512", "avx2"} <= set(_core._gemm_kernels()), reason="needs AVX-512 and AVX2"
+)
+def test_avx512_and_avx2_kernels_agree_bitwise():
+    # Both do one fused multiply-add per element and step, in the same order; the AVX-512
+    # path hands narrow products (n <= 16) to the AVX2 kernel on that promise.
+    rng = np.random.default_rng(13)
+    for m, n, k in [(50, 10, 300), (33, 70, 129), (9, 16, 1000)]:
+        a = rng.normal(size=(m, k)).astype(np.float32)
+        b = rng.normal(size=(k, n)).astype(np.float32)
+        wide = _core._gemm(a, b, False, False, False, "avx512")
+        narrow = _core._gemm(a, b, False, False, False, "avx2")
+        assert wide.tobytes() == narrow.tobytes()
+
+
 @pytest.mark.parametrize("kernel", _core._gemm_kernels())
 def test_threaded_product_is_bitwise_the_single_threaded_one(kernel):
     rng = np.random.default_rng(6)

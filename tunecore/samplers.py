@@ -5,7 +5,9 @@ The engines are shaped like :mod:`scipy.stats.qmc`: each has ``d``, ``random(n)`
 has ``random_base2(m)``. The points come from tunecore's C++ core and depend on nothing but the
 constructor's arguments (the seed included) and the position in the sequence, so the same seed
 gives the same points on every platform, and point ``k`` is the same whether it is drawn alone,
-after ``fast_forward(k)`` or inside a larger batch.
+after ``fast_forward(k)`` or inside a larger batch. Large draws run on OpenMP threads (as many
+as ``OMP_NUM_THREADS`` allows) and give the same points on any number of threads. An engine
+keeps its position in plain Python state: share one between Python threads only with a lock.
 
 >>> from tunecore.samplers import Sobol
 >>> Sobol(2, scramble=False).random(4)

@@ -104,53 +104,81 @@ int kernel_index() {
 }
 
 // Pack rows [0, mc) x depth [0, kc) of op(A) into MR-row panels, zero-padding the last one.
-void pack_a(int64_t mc, int64_t kc, ConstView<float> a, int mr, float* out) {
-    for (int64_t ir = 0; ir < mc; ir += mr) {
-        const int64_t rows = std::min<int64_t>(mr, mc - ir);
-        if (a.rs == 1 && rows == mr) {
-            // op(A) is a transposed row-major matrix: each step of p is mr contiguous floats.
+// MR is a template argument so the common copies are fixed-size moves, not memcpy calls.
+template <int MR>
+void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out) {
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+        const int64_t rows = std::min<int64_t>(MR, mc - ir);
+        if (a.rs == 1 && rows == MR) {
+            // op(A) is a transposed row-major matrix: each step of p is MR contiguous floats.
             for (int64_t p = 0; p < kc; ++p) {
-                std::memcpy(out + p * mr, a.data + p * a.cs + ir, sizeof(float) * mr);
+                const float* src = a.data + p * a.cs + ir;
+                for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i];
             }
-        } else if (a.cs == 1 && rows == mr) {
+        } else if (a.cs == 1 && rows == MR) {
+            // Row-major: read MR rows side by side, each contiguously.
+            const float* src[MR];
+            for (int i = 0; i < MR; ++i) src[i] = a.data + (ir + i) * a.rs;
             for (int64_t p = 0; p < kc; ++p) {
-                for (int i = 0; i < mr; ++i) out[p * mr + i] = a.data[(ir + i) * a.rs + p];
+                for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i][p];
             }
         } else {
             for (int64_t p = 0; p < kc; ++p) {
-                for (int i = 0; i < mr; ++i) {
-                    out[p * mr + i] = i < rows ? a(ir + i, p) : 0.0f;
+                for (int i = 0; i < MR; ++i) {
+                    out[p * MR + i] = i < rows ? a(ir + i, p) : 0.0f;
                 }
             }
         }
-        out += kc * mr;
+        out += kc * MR;
     }
 }
 
 // Pack depth [0, kc) x columns [0, nc) of op(B) into NR-column panels, zero-padding.
-void pack_b(int64_t kc, int64_t nc, ConstView<float> b, int nr, float* out) {
-    for (int64_t jr = 0; jr < nc; jr += nr) {
-        const int64_t cols = std::min<int64_t>(nr, nc - jr);
-        if (b.cs == 1 && cols == nr) {
+template <int NR>
+void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out) {
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+        const int64_t cols = std::min<int64_t>(NR, nc - jr);
+        if (b.cs == 1 && cols == NR) {
             for (int64_t p = 0; p < kc; ++p) {
-                std::memcpy(out + p * nr, b.data + p * b.rs + jr, sizeof(float) * nr);
+                const float* src = b.data + p * b.rs + jr;
+                for (int j = 0; j < NR; ++j) out[p * NR + j] = src[j];
             }
         } else if (b.rs == 1) {
             // op(B) is transposed: read each source row contiguously, write a strided column.
-            for (int j = 0; j < nr; ++j) {
+            for (int j = 0; j < NR; ++j) {
                 if (j < cols) {
                     const float* src = b.data + (jr + j) * b.cs;
-                    for (int64_t p = 0; p < kc; ++p) out[p * nr + j] = src[p];
+                    for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = src[p];
                 } else {
-                    for (int64_t p = 0; p < kc; ++p) out[p * nr + j] = 0.0f;
+                    for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = 0.0f;
                 }
             }
         } else {
             for (int64_t p = 0; p < kc; ++p) {
-                for (int j = 0; j < nr; ++j) out[p * nr + j] = j < cols ? b(p, jr + j) : 0.0f;
+                for (int j = 0; j < NR; ++j) out[p * NR + j] = j < cols ? b(p, jr + j) : 0.0f;
             }
         }
-        out += kc * nr;
+        out += kc * NR;
+    }
+}
+
+void pack_a(int64_t mc, int64_t kc, ConstView<float> a, int mr, float* out) {
+    switch (mr) {
+        case 8:
+            return pack_a_fixed<8>(mc, kc, a, out);
+        case 6:
+            return pack_a_fixed<6>(mc, kc, a, out);
+        default:
+            return pack_a_fixed<4>(mc, kc, a, out);
+    }
+}
+
+void pack_b(int64_t kc, int64_t nc, ConstView<float> b, int nr, float* out) {
+    switch (nr) {
+        case 32:
+            return pack_b_fixed<32>(kc, nc, b, out);
+        default:
+            return pack_b_fixed<16>(kc, nc, b, out);
     }
 }
 
@@ -331,7 +359,15 @@ void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> 
         if (ep.kind != EpilogueKind::none) epilogue_tile(ep, c, ldc, 0, 0, m, n);
         return;
     }
-    const detail::KernelInfo info = info_by_name(kAllKernels[kernel_index()]);
+    detail::KernelInfo info = info_by_name(kAllKernels[kernel_index()]);
+    static const bool avx2_usable = usable("avx2");
+    if (n <= 16 && avx2_usable && std::strcmp(info.name, "avx512") == 0) {
+        // Narrow products (the output layer) waste less of a 16-wide tile than of a 32-wide
+        // one. Both kernels do one fused multiply-add per element and step of p, in the same
+        // order, so the result is bitwise the same whichever runs.
+        const detail::KernelInfo narrow = detail::avx2_kernel();
+        if (narrow.kernel != nullptr) info = narrow;
+    }
     const int64_t panels = (n + info.nr - 1) / info.nr;
     int threads = 1;
     if (scratch.threads > 1 && m * n * k >= kParallelWork && panels > 1) {

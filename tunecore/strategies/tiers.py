@@ -503,11 +503,8 @@ class TierBudget(Strategy):
         clock = times.get(trial.number, {})
         while len(self._states) <= i:
             j = len(self._states)
-            if j > 0:
-                prev = self._states[j - 1]
-                end = self._restore_position_end(j - 1)
-                self._close_tier(j - 1, end)
-                del prev
+            if j > 0:  # a trial of tier j means tier j - 1 had closed
+                self._close_tier(j - 1, self._restore_position_end(j - 1))
             self._start_tier(j, self._restore_position_start(j, clock))
         state = self._states[i]
         state.issued += 1
