@@ -22,13 +22,16 @@ required unless the strategy is ``tiers`` (which brings its own spaces)::
     val_fraction = 0.2       # the study's validation set
 
     [space]                  # one inline table per dimension, named as train()'s keyword
-    lr = { type = "float", low = 1e-4, high = 1.0, scale = "log" }
+    lr = { type = "float", low = 1e-4, high = 1.0, scale = "log" }  # linear|log|reverse_log
     batch_size = { type = "int", low = 16, high = 256, log = true }
     optimizer = { type = "choice", options = ["adam", "momentum"] }
-    epochs = { type = "fixed", value = 10 }
+    hidden = { type = "choice", options = [[64], [128, 64]] }
+    activation = { type = "fixed", value = "relu" }
+    # also "units" and "layers" (hidden = (units,) * layers); any dimension may give default=
 
     [strategy]
     kind = "random"          # grid | random | coarse_to_fine | tiers
+    n_trials = 50
     # grid:           points (int, or a table dimension -> int)
     # random:         n_trials, sampler (random | sobol | halton | lhs)
     # coarse_to_fine: rounds, trials_per_round, keep, margin, sampler
@@ -37,9 +40,9 @@ required unless the strategy is ``tiers`` (which brings its own spaces)::
     [budget]                 # any of trials, epochs, seconds; tiers needs exactly one
     seconds = 60
 
-    [train]                  # fixed train() keywords for every trial
+    [train]                  # fixed train() keywords for every trial (not in [space])
     epochs = 10
-    hidden = [64]
+    loss = "cross_entropy"   # "mse" for a regression (float targets); scored by R^2
 
 Every problem is a :class:`ConfigError` (a ValueError) whose one-line message names the file
 and the key path, e.g. ``study.toml: strategy.rounds must be an int >= 1, got 'three'``.
