@@ -419,3 +419,17 @@ def test_run_float_targets_without_mse_name_train_loss(tmp_path, capsys):
     code, _, err = run_main(["run", config, "--no-progress"], capsys)
     assert code == 2
     assert_one_line_error(err, "reg.toml", "not class labels", "train.loss = 'mse'")
+
+
+def test_run_data_too_small_to_split_names_the_fractions(tmp_path, capsys):
+    write(tmp_path / "tiny.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+    config = write(
+        tmp_path / "tiny.toml",
+        '[data]\nsource = "csv"\npath = "tiny.csv"\ntarget = "y"\n'
+        '[strategy]\nkind = "random"\nn_trials = 2\n' + SPACE,
+    )
+    code, _, err = run_main(["run", config, "--no-progress"], capsys)
+    assert code == 2
+    assert_one_line_error(
+        err, "tiny.toml: data.test_fraction, data.val_fraction: cannot split 4 samples"
+    )

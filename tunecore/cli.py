@@ -693,14 +693,18 @@ def _build_study(config: StudyConfig, storage: str, *, resume: bool) -> tuple[An
     X, y = config.data.load()
     regression = config.train.get("loss") == "mse"
     _check_task(config, y, regression)
-    parts = datasets.split(
-        X,
-        y,
-        test_fraction=config.data.test_fraction,
-        val_fraction=config.data.val_fraction,
-        seed=config.seed,
-        stratify=not regression,
-    )
+    try:
+        parts = datasets.split(
+            X,
+            y,
+            test_fraction=config.data.test_fraction,
+            val_fraction=config.data.val_fraction,
+            seed=config.seed,
+            stratify=not regression,
+        )
+    except ValueError as exc:
+        where = f"{config.source}: " if config.source else ""
+        raise ConfigError(f"{where}data.test_fraction, data.val_fraction: {exc}") from None
 
     from tunecore.objectives import MLPObjective
     from tunecore.study import Study

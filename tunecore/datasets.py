@@ -421,7 +421,9 @@ def split(
             )
         except ValueError as exc:
             # Too few samples of some class to stratify: say so in tunecore's terms.
-            raise ValueError(f"cannot split the data set: {exc}") from None
+            raise ValueError(
+                f"cannot split {len(y)} samples into parts of these fractions ({exc})"
+            ) from None
 
     X_rest, X_test, y_rest, y_test = cut(X, y, test_fraction, state)
     val_of_rest = val_fraction / (1.0 - test_fraction)
