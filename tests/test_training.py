@@ -142,15 +142,18 @@ def softmax_regression_reference(X, y, W, b, options):
 
 
 @pytest.mark.parametrize(
-    "optimizer,decay",
-    [(o, "none") for o in OPTIMIZERS] + [("sgd", d) for d in LR_DECAYS if d != "none"],
+    "optimizer,decay,batch_size",
+    [(o, "none", 5) for o in OPTIMIZERS]
+    + [("sgd", d, 5) for d in LR_DECAYS if d != "none"]
+    + [("adam", "cosine", 50)],
 )
-def test_training_loop_matches_numpy_reference(optimizer, decay):
-    # 23 rows in batches of 5: four full batches and a short one of 3, in the core's order.
+def test_training_loop_matches_numpy_reference(optimizer, decay, batch_size):
+    # 23 rows in batches of 5: four full batches and a short one of 3, in the core's order;
+    # a batch of 50 is one batch of all 23 rows.
     X, y = blobs(n=23, d=4, k=3, seed=4)
     options = {
         "hidden": (), "optimizer": optimizer, "lr": 0.05, "lr_decay": decay, "decay_rate": 0.5,
-        "decay_steps": 2, "l2": 0.01, "batch_size": 5, "epochs": 4, "seed": 9,
+        "decay_steps": 2, "l2": 0.01, "batch_size": batch_size, "epochs": 4, "seed": 9,
     }  # fmt: skip
     init = _core._init_params(core_config(3, **options), 4)
     result = tunecore.train(X, y, **options)
