@@ -262,8 +262,16 @@ def _as_array(value: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _all_finite(arr: np.ndarray) -> bool:
+    """True when no entry is NaN or inf; min and max allocate nothing the size of ``arr``
+    (NaN propagates through both, inf shows in one), so a large X costs no temporary."""
+    if arr.dtype.kind != "f" or arr.size == 0:
+        return True
+    return bool(np.isfinite(arr.min()) and np.isfinite(arr.max()))
+
+
 def _check_finite(arr: np.ndarray, name: str) -> None:
-    if arr.dtype.kind == "f":
+    if not _all_finite(arr):
         bad = ~np.isfinite(arr)
         if bad.any():
             first = np.unravel_index(int(np.argmax(bad)), arr.shape)
@@ -285,7 +293,7 @@ def _as_features(value: Any, name: str) -> np.ndarray:
     _check_finite(arr, name)
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(out).all():
+    if out.dtype != arr.dtype and not _all_finite(out):
         raise ValueError(f"{name} holds values beyond float32's range (about 3.4e38)")
     return out
 
@@ -322,7 +330,7 @@ def _targets(y: np.ndarray, name: str, loss: str) -> np.ndarray:
         out = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
     if out.shape[1] < 1:
         raise ValueError(f"{name} must have at least one column, got shape {y.shape}")
-    if not np.isfinite(out).all():
+    if not _all_finite(out):
         raise ValueError(f"{name} holds values beyond float32's range (about 3.4e38)")
     if loss == "binary_cross_entropy" and ((out < 0).any() or (out > 1).any()):
         raise ValueError(f"{name} must hold targets in [0, 1] for binary_cross_entropy")
