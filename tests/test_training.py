@@ -489,6 +489,25 @@ def test_regression_and_binary_models():
     assert b.config["n_classes"] == 2
 
 
+def test_several_outputs_for_mse_and_binary_cross_entropy():
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(300, 4))
+    Y = np.column_stack([X[:, 0] - X[:, 1], 2 * X[:, 2], 0.5 * X[:, 3] + 3.0])
+    X_val = np.asfortranarray(X[::2])  # Fortran order, then every other row
+    r = tunecore.train(
+        X, Y, loss="mse", hidden=(32,), lr=1e-2, epochs=40, X_val=X_val, y_val=Y[::2]
+    )
+    assert r.model.predict(X).shape == (300, 3)
+    assert r.model.score(X_val, Y[::2]) == pytest.approx(r.history["val_r2"][-1], abs=1e-5)
+    assert r.model.score(X, Y) > 0.9
+    labels = (Y[:, :2] > 0).astype(np.float32)
+    b = tunecore.train(X, labels, loss="binary_cross_entropy", lr=1e-2, epochs=20)
+    assert b.model.predict(X).shape == (300, 2)
+    assert b.model.predict_proba(X).shape == (300, 2)
+    assert b.model.score(X, labels) == pytest.approx(np.mean(b.model.predict(X) == labels))
+    assert b.model.score(X, labels) > 0.9
+
+
 def test_threads_settings():
     before = tunecore.get_num_threads()
     try:
