@@ -30,11 +30,15 @@ The network, in the core's terms (see ``csrc/mlp/network.hpp`` and ``csrc/mlp/op
   inverse_time ``lr / (1 + k e)``; exponential ``lr k**e``; step ``lr k**floor(e / s)``;
   cosine ``lr (k + (1 - k) (1 + cos(pi e / epochs)) / 2)``.
 - Each epoch shuffles the rows from (seed, epoch); the last short batch is used.
+- After each epoch, validation data (when given) is scored in eval mode: ``val_loss`` (the
+  loss above, without L2), and ``val_accuracy`` (argmax for cross_entropy; per output at
+  0.5 for binary_cross_entropy) or ``val_r2`` (R^2 averaged over outputs, scikit-learn's
+  convention for constant columns).
 - A NaN or inf loss (or parameter, or validation loss) stops the training: status
   ``"diverged"``, ``diverged_epoch`` the 1-based epoch, NaN in the history for it.
 
 The matrix products run on the core's own float32 kernels, AVX-512, AVX2 + FMA or portable
-C++, chosen at import from the CPU; the environment variable ``TUNECORE_KERNEL`` (``avx512``,
+C++, chosen from the CPU at first use; the environment variable ``TUNECORE_KERNEL`` (``avx512``,
 ``avx2``, ``portable``) forces one the CPU supports. Results are reproducible bit for bit on
 one machine and kernel, whatever the thread count; other kernels round differently.
 """
