@@ -255,11 +255,12 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
 std::vector<Result> train_many(const std::vector<Config>& configs, const Data& train_data,
                                const Data* val_data, int threads, const std::atomic<bool>* stop,
                                Clock::time_point deadline) {
-    const int64_t count = int64_t(configs.size());
+    // An int index: MSVC's OpenMP 2.0 wants a plain signed loop variable.
+    const int count = int(configs.size());
     std::vector<Result> results(count);
     threads = std::max(1, threads);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int64_t i = 0; i < count; ++i) {
+    for (int i = 0; i < count; ++i) {
         // Exceptions must not leave an OpenMP region: a failing trial (out of memory) is
         // recorded in its own result and disturbs no other.
         try {
