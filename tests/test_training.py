@@ -142,15 +142,18 @@ def softmax_regression_reference(X, y, W, b, options):
 
 
 @pytest.mark.parametrize(
-    "optimizer,decay",
-    [(o, "none") for o in OPTIMIZERS] + [("sgd", d) for d in LR_DECAYS if d != "none"],
+    "optimizer,decay,batch_size",
+    [(o, "none", 5) for o in OPTIMIZERS]
+    + [("sgd", d, 5) for d in LR_DECAYS if d != "none"]
+    + [("adam", "cosine", 50)],
 )
-def test_training_loop_matches_numpy_reference(optimizer, decay):
-    # 23 rows in batches of 5: four full batches and a short one of 3, in the core's order.
+def test_training_loop_matches_numpy_reference(optimizer, decay, batch_size):
+    # 23 rows in batches of 5: four full batches and a short one of 3, in the core's order;
+    # a batch of 50 is one batch of all 23 rows.
     X, y = blobs(n=23, d=4, k=3, seed=4)
     options = {
         "hidden": (), "optimizer": optimizer, "lr": 0.05, "lr_decay": decay, "decay_rate": 0.5,
-        "decay_steps": 2, "l2": 0.01, "batch_size": 5, "epochs": 4, "seed": 9,
+        "decay_steps": 2, "l2": 0.01, "batch_size": batch_size, "epochs": 4, "seed": 9,
     }  # fmt: skip
     init = _core._init_params(core_config(3, **options), 4)
     result = tunecore.train(X, y, **options)
@@ -486,6 +489,25 @@ def test_regression_and_binary_models():
     assert b.config["n_classes"] == 2
 
 
+def test_several_outputs_for_mse_and_binary_cross_entropy():
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(300, 4))
+    Y = np.column_stack([X[:, 0] - X[:, 1], 2 * X[:, 2], 0.5 * X[:, 3] + 3.0])
+    X_val = np.asfortranarray(X[::2])  # Fortran order, then every other row
+    r = tunecore.train(
+        X, Y, loss="mse", hidden=(32,), lr=1e-2, epochs=40, X_val=X_val, y_val=Y[::2]
+    )
+    assert r.model.predict(X).shape == (300, 3)
+    assert r.model.score(X_val, Y[::2]) == pytest.approx(r.history["val_r2"][-1], abs=1e-5)
+    assert r.model.score(X, Y) > 0.9
+    labels = (Y[:, :2] > 0).astype(np.float32)
+    b = tunecore.train(X, labels, loss="binary_cross_entropy", lr=1e-2, epochs=20)
+    assert b.model.predict(X).shape == (300, 2)
+    assert b.model.predict_proba(X).shape == (300, 2)
+    assert b.model.score(X, labels) == pytest.approx(np.mean(b.model.predict(X) == labels))
+    assert b.model.score(X, labels) > 0.9
+
+
 def test_threads_settings():
     before = tunecore.get_num_threads()
     try:
@@ -685,6 +707,76 @@ CHILD = textwrap.dedent(
         print("after", r.status, flush=True)
     """
 )
+
+
+def test_training_off_the_main_thread_gives_the_same_result():
+    import threading
+
+    X, y = blobs(n=60, d=4, k=3, seed=15)
+    here = tunecore.train(X, y, epochs=3, hidden=(8,))
+    out = {}
+    worker = threading.Thread(
+        target=lambda: out.update(r=tunecore.train(X, y, epochs=3, hidden=(8,)))
+    )
+    worker.start()
+    worker.join()
+    assert out["r"].model.weights[0].tobytes() == here.model.weights[0].tobytes()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX wakeup fd")
+def test_training_restores_the_signal_wakeup_fd():
+    import signal as signal_module
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    previous = signal_module.set_wakeup_fd(write_end)
+    try:
+        X, y = blobs(n=30, d=3, k=2, seed=16)
+        tunecore.train(X, y, epochs=1)
+        tunecore.train_many(X, y, [{"epochs": 1}] * 2, threads=2)
+        assert signal_module.set_wakeup_fd(previous) == write_end
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_other_signals_reach_their_handler_and_do_not_stop_training():
+    import signal as signal_module
+    import threading
+
+    seen = []
+    old_handler = signal_module.signal(signal_module.SIGUSR1, lambda s, f: seen.append(s))
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    os.set_blocking(write_end, False)
+    previous = signal_module.set_wakeup_fd(write_end)
+    try:
+        rng = np.random.default_rng(17)
+        X = rng.normal(size=(4000, 64)).astype(np.float32)
+        y = rng.integers(0, 5, size=4000)
+        sent = []
+
+        def send():
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal_module.SIGUSR1)
+
+        timer = threading.Timer(0.05, send)
+        timer.start()
+        result = tunecore.train(X, y, hidden=(256, 256), epochs=12)
+        finished = time.monotonic()
+        timer.join()
+        assert result.status == "ok" and result.epochs_run == 12
+        if sent[0] >= finished:
+            pytest.skip("the training ended before the signal was sent")
+        assert seen == [signal_module.SIGUSR1]
+        # The byte Python wrote for SIGUSR1 went on to the wakeup fd that was set before.
+        assert os.read(read_end, 16) == bytes([signal_module.SIGUSR1])
+    finally:
+        signal_module.set_wakeup_fd(previous)
+        signal_module.signal(signal_module.SIGUSR1, old_handler)
+        os.close(read_end)
+        os.close(write_end)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX only")

@@ -30,11 +30,15 @@ The network, in the core's terms (see ``csrc/mlp/network.hpp`` and ``csrc/mlp/op
   inverse_time ``lr / (1 + k e)``; exponential ``lr k**e``; step ``lr k**floor(e / s)``;
   cosine ``lr (k + (1 - k) (1 + cos(pi e / epochs)) / 2)``.
 - Each epoch shuffles the rows from (seed, epoch); the last short batch is used.
+- After each epoch, validation data (when given) is scored in eval mode: ``val_loss`` (the
+  loss above, without L2), and ``val_accuracy`` (argmax for cross_entropy; per output at
+  0.5 for binary_cross_entropy) or ``val_r2`` (R^2 averaged over outputs, scikit-learn's
+  convention for constant columns).
 - A NaN or inf loss (or parameter, or validation loss) stops the training: status
   ``"diverged"``, ``diverged_epoch`` the 1-based epoch, NaN in the history for it.
 
 The matrix products run on the core's own float32 kernels, AVX-512, AVX2 + FMA or portable
-C++, chosen at import from the CPU; the environment variable ``TUNECORE_KERNEL`` (``avx512``,
+C++, chosen from the CPU at first use; the environment variable ``TUNECORE_KERNEL`` (``avx512``,
 ``avx2``, ``portable``) forces one the CPU supports. Results are reproducible bit for bit on
 one machine and kernel, whatever the thread count; other kernels round differently.
 """
@@ -262,8 +266,16 @@ def _as_array(value: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _all_finite(arr: np.ndarray) -> bool:
+    """True when no entry is NaN or inf; min and max allocate nothing the size of ``arr``
+    (NaN propagates through both, inf shows in one), so a large X costs no temporary."""
+    if arr.dtype.kind != "f" or arr.size == 0:
+        return True
+    return bool(np.isfinite(arr.min()) and np.isfinite(arr.max()))
+
+
 def _check_finite(arr: np.ndarray, name: str) -> None:
-    if arr.dtype.kind == "f":
+    if not _all_finite(arr):
         bad = ~np.isfinite(arr)
         if bad.any():
             first = np.unravel_index(int(np.argmax(bad)), arr.shape)
@@ -285,7 +297,7 @@ def _as_features(value: Any, name: str) -> np.ndarray:
     _check_finite(arr, name)
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(out).all():
+    if out.dtype != arr.dtype and not _all_finite(out):
         raise ValueError(f"{name} holds values beyond float32's range (about 3.4e38)")
     return out
 
@@ -322,7 +334,7 @@ def _targets(y: np.ndarray, name: str, loss: str) -> np.ndarray:
         out = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
     if out.shape[1] < 1:
         raise ValueError(f"{name} must have at least one column, got shape {y.shape}")
-    if not np.isfinite(out).all():
+    if not _all_finite(out):
         raise ValueError(f"{name} holds values beyond float32's range (about 3.4e38)")
     if loss == "binary_cross_entropy" and ((out < 0).any() or (out > 1).any()):
         raise ValueError(f"{name} must hold targets in [0, 1] for binary_cross_entropy")
