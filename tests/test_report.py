@@ -92,6 +92,17 @@ def test_format_table_keeps_given_order_without_direction():
     assert lines[0].split()[3:5] == ["lr", "act"]
 
 
+def test_format_table_counts_tiers_and_rounds_from_one():
+    trials = [
+        Trial(0, {"lr": 0.1}, "complete", value=0.5, tier=0, round=2),
+        Trial(1, {"lr": 0.2}, "complete", value=0.4, tier=1),
+    ]
+    lines = format_table(trials, ["lr"], direction="minimize").split("\n")
+    assert lines[0].split() == ["rank", "trial", "value", "tier", "round", "lr"]
+    assert lines[2].split()[3] == "2"
+    assert lines[3].split()[3:5] == ["1", "3"]
+
+
 def test_format_table_errors():
     failed = [t for t in _mixed_trials() if not t.ok]
     with pytest.raises(ValueError, match=r"at least one complete trial, got 3 trials"):

@@ -177,8 +177,8 @@ def format_table(
     Returns
     -------
     str
-        Columns ``rank``, ``trial``, ``value``, then ``tier`` / ``round`` when any trial has
-        one, then the parameters, then ``seconds`` when durations are known.
+        Columns ``rank``, ``trial``, ``value``, then ``tier`` / ``round`` (counted from 1)
+        when any trial has one, then the parameters, then ``seconds`` when durations are known.
 
     Examples
     --------
@@ -219,7 +219,8 @@ def format_table(
     rows = []
     for rank, t in enumerate(done, start=1):
         row: list[Any] = [rank, t.number, t.value]
-        row += [getattr(t, field) for field in extra]
+        # stored from 0, printed from 1 as people count tiers and rounds (the CLI's tier lines too)
+        row += [None if getattr(t, f) is None else getattr(t, f) + 1 for f in extra]
         row += [t.params.get(name) for name in names]
         if timed:
             row.append(t.duration)
