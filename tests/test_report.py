@@ -16,6 +16,7 @@ from tunecore.report import (
     format_importance,
     format_table,
     importance,
+    tier_importance,
     top_k,
 )
 from tunecore.space import Choice, Fixed, Float, Int, Space
@@ -390,3 +391,28 @@ def test_plots_reject_bad_inputs(tmp_path, study_trials):
             tmp_path / "t.png",
         )
     assert not list(tmp_path.iterdir())
+
+
+def test_tier_importance_weights_each_tier_by_its_variance():
+    rng = np.random.default_rng(3)
+    tiers = [
+        Space({"a": Float(0.0, 1.0), "c": Float(0.0, 1.0)}),
+        Space({"b": Float(0.0, 1.0)}),
+        Space({"d": Float(0.0, 1.0)}),
+    ]
+    trials = []
+    for a, c in rng.random((60, 2)):  # tier 0: a moves the value by 4, c not at all
+        trials.append(Trial(len(trials), {"a": a, "c": c}, "complete", value=4 * a, tier=0))
+    for (b,) in rng.random((60, 1)):  # tier 1: b moves it by 1
+        trials.append(Trial(len(trials), {"b": b}, "complete", value=b, tier=1))
+    for (d,) in rng.random((3, 1)):  # tier 2: too few trials to say anything
+        trials.append(Trial(len(trials), {"d": d}, "complete", value=10 * d, tier=2))
+
+    imp = tier_importance(trials, tiers)
+    # Var(4U) : Var(U) = 16 : 1, and each tier's parameter explains its own tier fully
+    assert imp["a"] == pytest.approx(16 / 17, abs=0.03)
+    assert imp["b"] == pytest.approx(1 / 17, abs=0.02)
+    assert imp["c"] < 0.01
+    assert imp["d"] == 0.0
+    with pytest.raises(TypeError, match=r"tiers\[1\] must be a Space or have a \.space"):
+        tier_importance(trials, [tiers[0], "b"])

@@ -491,14 +491,19 @@ def _print_importance(study: Any, tier_order: Sequence[Any] | None = None) -> di
     from tunecore import report
 
     try:
-        imp = report.importance(study.trials, study.space, seed=study.seed)
+        if tier_order is not None and all(hasattr(t, "space") for t in tier_order):
+            imp = report.tier_importance(study.trials, tier_order, seed=study.seed)
+            how = (
+                "functional ANOVA on a random forest per tier, each tier weighted by how much "
+                "the value varied while it searched"
+            )
+        else:
+            imp = report.importance(study.trials, study.space, seed=study.seed)
+            how = "functional ANOVA on a random forest fitted to the trials"
     except ValueError as exc:
         _say(f"importance: not computed ({exc})")
         return None
-    _say(
-        "importance (each parameter's share of the variance of the value: functional ANOVA "
-        "on a random forest fitted to the trials):"
-    )
+    _say(f"importance (each parameter's share of the variance of the value: {how}):")
     _say(report.format_importance(imp, tier_order))
     return imp
 
