@@ -15,13 +15,15 @@ namespace tunecore::mlp {
 
 namespace {
 
-// Cache blocks. MC is a multiple of every MR (4, 6, 8); KC * NR floats of B (32 KB) sit in L1
-// next to the A sliver; MC * KC floats of A (96 KB) and KC * NC floats of B (512 KB) share L2.
-// NC = 2048 (2 MB of B) measured 25% slower on a 2048^3 product: B no longer stayed in L2.
-constexpr int64_t kMC = 96;
+// Cache blocks. MC is a multiple of every MR (4, 6, 8, 16); KC * NR floats of B (32 KB) sit in
+// L1 next to the A sliver; MC * KC floats of A (144 KB) and KC * NC floats of B (512 KB) share
+// L2. NC = 2048 (2 MB of B) measured 25% slower on a 2048^3 product: B no longer stayed in L2.
+// The depth is cut into equal blocks of at most KC (784 = 4 x 196, not 3 x 256 + 16), so no
+// block is a short tail that costs a full load and store of C for a few steps.
+constexpr int64_t kMC = 144;
 constexpr int64_t kKC = 256;
 constexpr int64_t kNC = 512;
-constexpr int kMaxMR = 8;
+constexpr int kMaxMR = 16;
 constexpr int kMaxNR = 32;
 
 // Portable micro-kernel: fixed trip counts the compiler unrolls and vectorizes with whatever
@@ -165,6 +167,8 @@ void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out) {
 
 void pack_a(int64_t mc, int64_t kc, ConstView<float> a, int mr, float* out) {
     switch (mr) {
+        case 16:
+            return pack_a_fixed<16>(mc, kc, a, out);
         case 8:
             return pack_a_fixed<8>(mc, kc, a, out);
         case 6:
@@ -290,10 +294,12 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
     alignas(64) float tile[kMaxMR * kMaxNR];
 
     const bool direct_b = b.cs == 1 && k * n <= kDirectB;
+    const int64_t k_blocks = (k + kKC - 1) / kKC;
+    const int64_t k_step = (k + k_blocks - 1) / k_blocks;
     for (int64_t jc = 0; jc < n; jc += kNC) {
         const int64_t nc = std::min(kNC, n - jc);
-        for (int64_t pc = 0; pc < k; pc += kKC) {
-            const int64_t kc = std::min(kKC, k - pc);
+        for (int64_t pc = 0; pc < k; pc += k_step) {
+            const int64_t kc = std::min(k_step, k - pc);
             const bool acc_flag = accumulate || pc > 0;
             const bool last = pc + kc == k;
             const ConstView<float> b_block{b.data + pc * b.rs + jc * b.cs, b.rs, b.cs};
@@ -376,12 +382,11 @@ void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> 
         return;
     }
     detail::KernelInfo info = info_by_name(kAllKernels[kernel_index()]);
-    static const bool avx2_usable = usable("avx2");
-    if (n <= 16 && avx2_usable && std::strcmp(info.name, "avx512") == 0) {
+    if (n <= 16 && std::strcmp(info.name, "avx512") == 0) {
         // Narrow products (the output layer) waste less of a 16-wide tile than of a 32-wide
         // one. Both kernels do one fused multiply-add per element and step of p, in the same
         // order, so the result is bitwise the same whichever runs.
-        const detail::KernelInfo narrow = detail::avx2_kernel();
+        const detail::KernelInfo narrow = detail::avx512_narrow_kernel();
         if (narrow.kernel != nullptr) info = narrow;
     }
     const int64_t panels = (n + info.nr - 1) / info.nr;

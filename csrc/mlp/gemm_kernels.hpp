@@ -27,5 +27,7 @@ struct KernelInfo {
 // the rest of the build stays baseline x86-64); null kernels where the compiler cannot.
 KernelInfo avx2_kernel();
 KernelInfo avx512_kernel();
+// 16 x 16, for products at most 16 columns wide.
+KernelInfo avx512_narrow_kernel();
 
 }  // namespace tunecore::mlp::detail
