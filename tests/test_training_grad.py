@@ -192,7 +192,7 @@ def test_batch_norm_running_statistics_use_the_unbiased_variance():
 @pytest.mark.parametrize("trans_a,trans_b", itertools.product([False, True], repeat=2))
 def test_packed_product_matches_reference(kernel, trans_a, trans_b):
     rng = np.random.default_rng(2)
-    # Shapes around the block sizes (MC 96, KC 256, NC 512) and the micro-tiles; small row-major
+    # Shapes around the block sizes (MC 144, KC 256, NC 512) and the micro-tiles; small row-major
     # B (k * n <= 8192) is read in place, with and without a partial panel and over two KC blocks.
     shapes = [(1, 1, 1), (7, 33, 5), (97, 17, 257), (13, 2049, 3), (200, 64, 520)]
     for m, n, k in shapes + [(20, 16, 300), (5, 64, 127), (9, 48, 100)]:
@@ -209,10 +209,10 @@ def test_packed_product_matches_reference(kernel, trans_a, trans_b):
     not {"avx512", "avx2"} <= set(_core._gemm_kernels()), reason="needs AVX-512 and AVX2"
 )
 def test_avx512_and_avx2_kernels_agree_bitwise():
-    # Both do one fused multiply-add per element and step, in the same order; the AVX-512
-    # path hands narrow products (n <= 16) to the AVX2 kernel on that promise.
+    # Every kernel does one fused multiply-add per element and step, in the same order; the
+    # AVX-512 path hands narrow products (n <= 16) to its 16 x 16 kernel on that promise.
     rng = np.random.default_rng(13)
-    for m, n, k in [(50, 10, 300), (33, 70, 129), (9, 16, 1000)]:
+    for m, n, k in [(50, 10, 300), (33, 70, 129), (9, 16, 1000), (40, 16, 784)]:
         a = rng.normal(size=(m, k)).astype(np.float32)
         b = rng.normal(size=(k, n)).astype(np.float32)
         wide = _core._gemm(a, b, False, False, False, "avx512")
