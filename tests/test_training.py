@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import tunecore
-from tunecore import _core
+from tunecore import _core, training
 from tunecore.training import LR_DECAYS, OPTIMIZERS, _core_config, _resolve_config
 
 try:
@@ -375,10 +375,10 @@ def test_same_seed_same_weights_bitwise_with_one_and_two_threads(digits):
 
 def test_threads_inside_one_training_change_no_bit():
     rng = np.random.default_rng(12)
-    X = rng.normal(size=(300, 300)).astype(np.float32)
+    X = rng.normal(size=(300, 520)).astype(np.float32)
     y = rng.integers(0, 10, size=300)
-    # 128 x 300 x 256 multiply-adds per product: large enough to be split between threads.
-    options = {"hidden": (256, 64), "batch_size": 128, "epochs": 2, "batch_norm": True}
+    # 150 x 520 x 256 multiply-adds per product: large enough to be split between threads.
+    options = {"hidden": (256, 64), "batch_size": 150, "epochs": 2, "batch_norm": True}
     one = tunecore.train(X, y, threads=1, **options)
     two = tunecore.train(X, y, threads=2, **options)
     for w1, w2 in zip(one.model.weights, two.model.weights):
@@ -509,8 +509,13 @@ def test_several_outputs_for_mse_and_binary_cross_entropy():
 
 
 def test_threads_settings():
-    before = tunecore.get_num_threads()
+    before = training._num_threads
     try:
+        training._num_threads = None
+        if "OMP_NUM_THREADS" not in os.environ:
+            assert training._training_threads() == 1  # train() alone: one thread by default
+        tunecore.set_num_threads(3)
+        assert tunecore.get_num_threads() == training._training_threads() == 3
         tunecore.set_num_threads(1)
         assert tunecore.get_num_threads() == 1
         with pytest.raises(ValueError, match="n must be >= 1"):
@@ -518,16 +523,18 @@ def test_threads_settings():
         with pytest.raises(TypeError, match="n must be an int"):
             tunecore.set_num_threads(1.5)
     finally:
-        tunecore.set_num_threads(before)
+        training._num_threads = before  # also "never set", which train() tells apart
 
 
 def test_omp_num_threads_sets_the_default():
-    code = "import tunecore; print(tunecore.get_num_threads())"
+    code = (
+        "import tunecore; print(tunecore.get_num_threads(), tunecore.training._training_threads())"
+    )
     env = dict(os.environ, OMP_NUM_THREADS="3")
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
     )
-    assert out.stdout.strip() == "3", out.stderr
+    assert out.stdout.split() == ["3", "3"], out.stderr
 
 
 # ------------------------------------------------------------------------------------------

@@ -223,7 +223,9 @@ def test_avx512_and_avx2_kernels_agree_bitwise():
 @pytest.mark.parametrize("kernel", _core._gemm_kernels())
 def test_threaded_product_is_bitwise_the_single_threaded_one(kernel):
     rng = np.random.default_rng(6)
-    for m, n, k, trans_a in [(130, 300, 200, False), (300, 130, 129, True), (97, 2100, 40, False)]:
+    # At least 16 M multiply-adds each, so the product is split.
+    shapes = [(130, 600, 257, False), (300, 260, 257, True), (97, 4200, 48, False)]
+    for m, n, k, trans_a in shapes:
         a = rng.normal(size=(k, m) if trans_a else (m, k)).astype(np.float32)
         b = rng.normal(size=(k, n)).astype(np.float32)
         one = _core._gemm(a, b, trans_a, False, False, kernel, 1)

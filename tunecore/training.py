@@ -41,12 +41,20 @@ The matrix products run on the core's own float32 kernels, AVX-512, AVX2 + FMA o
 C++, chosen from the CPU at first use; the environment variable ``TUNECORE_KERNEL`` (``avx512``,
 ``avx2``, ``portable``) forces one the CPU supports. Results are reproducible bit for bit on
 one machine and kernel, whatever the thread count; other kernels round differently.
+
+Threads never multiply: :func:`train_many` runs one trial per thread and every trial's
+products on that thread alone; :func:`train` splits its large products (about 16 million
+multiply-adds and more, e.g. 784-512-512-10 at batch 512) between ``threads`` threads, which
+defaults to the count set with :func:`set_num_threads` or ``OMP_NUM_THREADS`` and to one when
+neither is set. Neither calls numpy's BLAS, so its threads (OPENBLAS_NUM_THREADS) never run at
+the same time as the core's.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -99,7 +107,10 @@ _num_threads: int | None = None
 
 
 def set_num_threads(n: int) -> None:
-    """Set how many threads :func:`train_many` uses when ``threads`` is None.
+    """Set how many threads :func:`train_many` and :func:`train` use when ``threads`` is None.
+
+    :func:`train_many` trains that many trials at once (one thread each); :func:`train`
+    splits its large matrix products between that many threads.
 
     Parameters
     ----------
@@ -242,6 +253,18 @@ def _resolve_config(options: Mapping[str, Any]) -> dict[str, Any]:
     )
     c["seed"] = resolve_seed(o["seed"])
     return c
+
+
+def _training_threads() -> int:
+    """Threads of one training when ``threads`` is None: the count set explicitly with
+    :func:`set_num_threads` or ``OMP_NUM_THREADS``, else one (kernel threads meet at every
+    layer and only pay on a machine with idle cores, which nobody promised)."""
+    with _lock:
+        if _num_threads is not None:
+            return _num_threads
+    if os.environ.get("OMP_NUM_THREADS", "").strip():
+        return max(1, int(_core.default_threads()))
+    return 1
 
 
 def _check_threads(threads: Any) -> int | None:
@@ -649,13 +672,14 @@ def train(
     X_val, y_val : array_like or None
         Validation data, scored after every epoch.
     threads : int or None
-        OpenMP threads that share each large matrix product (products of about 2 million
-        multiply-adds and more; smaller ones stay on one thread). None means one: threads
-        meet at every layer, and where other work keeps the cores busy each meeting waits for
-        the scheduler, which made 784-128-128-10 several times slower on a loaded 2-core
-        machine. Ask for them on an idle machine. The result is bitwise the same for every
-        count. To train several configurations at once, :func:`train_many` is the better use
-        of the cores.
+        OpenMP threads that share each large matrix product (products of about 16 million
+        multiply-adds and more; smaller ones stay on one thread). None takes the count set
+        with :func:`set_num_threads` or ``OMP_NUM_THREADS``, and one when neither is set:
+        threads meet at every layer, and where other work keeps the cores busy each meeting
+        waits for the scheduler, which made 784-512-512-10 three times slower on a loaded
+        2-core machine. Ask for them on an idle machine. The result is bitwise the same for
+        every count. To train several configurations at once, :func:`train_many` is the
+        better use of the cores.
 
     Returns
     -------
@@ -692,7 +716,14 @@ def train(
     config["n_classes"] = n_cls
     core_config = _core_config(config, n_outputs)
     raw = _core.train(
-        data.X, labels, targets, core_config, data.X_val, labels_val, targets_val, threads or 1
+        data.X,
+        labels,
+        targets,
+        core_config,
+        data.X_val,
+        labels_val,
+        targets_val,
+        _training_threads() if threads is None else threads,
     )
     return _make_result(raw, config, data)
 

@@ -274,8 +274,11 @@ int64_t region_floats(int64_t max_n) {
     return round16(kMC * kKC) + round16(kKC * ((n + kMaxNR - 1) / kMaxNR * kMaxNR));
 }
 
-// Work (m * n * k multiply-adds) below which threads cost more than they save.
-constexpr int64_t kParallelWork = int64_t(1) << 21;
+// Work (m * n * k multiply-adds) below which threads cost more than they save: a product of
+// 16 M multiply-adds takes about 100 us on one core, against some 5-10 us to wake and join a
+// second thread and pack its own operands (784-128-128-10 at batch 128 stays on one thread;
+// 784-512-512-10 at batch 512 splits all but the output layer).
+constexpr int64_t kParallelWork = int64_t(1) << 24;
 
 // A row-major B of at most this many floats (32 KB: L1) is read in place by the micro-kernel
 // instead of packed: for the small layers of small networks, packing cost as much as the
