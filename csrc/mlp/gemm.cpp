@@ -292,6 +292,8 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
     const int mr = info.mr;
     const int nr = info.nr;
     const bool has_epilogue = ep.kind != EpilogueKind::none;
+    // Full tiles of the last depth block finish in registers where the kernel can.
+    const bool fuse = has_epilogue && info.fused != nullptr && detail::fusable(ep);
     float* a_pack = area;
     float* b_pack = area + round16(kMC * kKC);
     alignas(64) float tile[kMaxMR * kMaxNR];
@@ -329,6 +331,10 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
                         const int64_t rows = std::min<int64_t>(mr, mc - ir);
                         const float* ap = a_pack + ir * kc;
                         float* ct = c + (ic + ir) * ldc + jc + jr;
+                        if (rows == mr && cols == nr && fuse && last) {
+                            info.fused(kc, ap, bp, ldb, ct, ldc, acc_flag, ep, ic + ir, jc + jr);
+                            continue;
+                        }
                         if (rows == mr && cols == nr) {
                             info.kernel(kc, ap, bp, ldb, ct, ldc, acc_flag);
                         } else {

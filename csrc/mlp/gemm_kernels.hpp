@@ -11,16 +11,36 @@
 
 #include <cstdint>
 
+#include "mlp/gemm.hpp"
+
 namespace tunecore::mlp::detail {
 
 using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
                              int64_t ldc, bool accumulate);
+
+// The same, finishing the tile in registers with the epilogue `ep` before the one store:
+// (i0, j0) is the tile's position in C. Only for epilogues fusable(ep); each element gets
+// exactly the arithmetic of apply_epilogue (a multiply and an add, never an FMA; the same
+// comparisons), so a fused tile is bitwise the one computed then finished apart.
+using FusedKernel = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+                             int64_t ldc, bool accumulate, const Epilogue<float>& ep, int64_t i0,
+                             int64_t j0);
+
+// Epilogues a fused kernel handles: bias_act with relu, leaky_relu or identity (tanh and
+// sigmoid need exp) and mul_act_grad with every activation.
+inline bool fusable(const Epilogue<float>& ep) {
+    if (ep.kind == EpilogueKind::mul_act_grad) return true;
+    return ep.kind == EpilogueKind::bias_act &&
+           (ep.act == Activation::relu || ep.act == Activation::leaky_relu ||
+            ep.act == Activation::identity);
+}
 
 struct KernelInfo {
     const char* name;
     int mr;
     int nr;
     MicroKernel kernel;
+    FusedKernel fused = nullptr;  // null where the family has none
 };
 
 // Defined in gemm_avx2.cpp and gemm_avx512.cpp (compiled with function target attributes, so
