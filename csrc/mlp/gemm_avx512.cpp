@@ -13,13 +13,28 @@ namespace tunecore::mlp::detail {
 
 namespace {
 
+// Epilogue arithmetic through the rounding-mode builtins: GCC writes the plain intrinsics as
+// vector expressions and may contract a multiply and an add into one FMA, which would round
+// differently from the plain C++ epilogue of the other paths.
+__attribute__((target("avx512f"))) inline __m512 mul16(__m512 x, __m512 y) {
+    return _mm512_mul_round_ps(x, y, _MM_FROUND_CUR_DIRECTION);
+}
+
+__attribute__((target("avx512f"))) inline __m512 add16(__m512 x, __m512 y) {
+    return _mm512_add_round_ps(x, y, _MM_FROUND_CUR_DIRECTION);
+}
+
+__attribute__((target("avx512f"))) inline __m512 sub16(__m512 x, __m512 y) {
+    return _mm512_sub_round_ps(x, y, _MM_FROUND_CUR_DIRECTION);
+}
+
 // act(v) of apply_epilogue's bias_act, for relu, leaky_relu and identity.
 __attribute__((target("avx512f"))) inline __m512 activate16(Activation act, __m512 v) {
     const __mmask16 positive = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
     if (act == Activation::relu) return _mm512_maskz_mov_ps(positive, v);
     if (act == Activation::leaky_relu) {
         const __m512 slope = _mm512_set1_ps(float(kLeakySlope));
-        return _mm512_mask_mov_ps(_mm512_mul_ps(slope, v), positive, v);
+        return _mm512_mask_mov_ps(mul16(slope, v), positive, v);
     }
     return v;
 }
@@ -36,9 +51,9 @@ __attribute__((target("avx512f"))) inline __m512 act_grad16(Activation act, __m5
                                       _mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_GT_OQ),
                                       one);
         case Activation::tanh:
-            return _mm512_sub_ps(one, _mm512_mul_ps(a, a));
+            return sub16(one, mul16(a, a));
         case Activation::sigmoid:
-            return _mm512_mul_ps(a, _mm512_sub_ps(one, a));
+            return mul16(a, sub16(one, a));
         case Activation::identity:
         default:
             return one;
@@ -80,17 +95,17 @@ __attribute__((target("avx512f,fma"))) inline void kernel_8x32_body(
                 const __m512 shift = ep->shift ? _mm512_loadu_ps(ep->shift + j) : _mm512_setzero_ps();
                 for (int i = 0; i < 8; ++i) {
                     __m512 v = acc[i][h];
-                    if (ep->scale) v = _mm512_mul_ps(v, scale);
-                    if (ep->shift) v = _mm512_add_ps(v, shift);
+                    if (ep->scale) v = mul16(v, scale);
+                    if (ep->shift) v = add16(v, shift);
                     acc[i][h] = activate16(ep->act, v);
                 }
             }
         } else {
             for (int i = 0; i < 8; ++i) {
                 const float* ai = ep->aux + (i0 + i) * ep->ldaux + j0;
-                acc[i][0] = _mm512_mul_ps(acc[i][0], act_grad16(ep->act, _mm512_loadu_ps(ai)));
+                acc[i][0] = mul16(acc[i][0], act_grad16(ep->act, _mm512_loadu_ps(ai)));
                 acc[i][1] =
-                    _mm512_mul_ps(acc[i][1], act_grad16(ep->act, _mm512_loadu_ps(ai + 16)));
+                    mul16(acc[i][1], act_grad16(ep->act, _mm512_loadu_ps(ai + 16)));
             }
         }
     }
