@@ -807,3 +807,17 @@ def test_ctrl_c_raises_keyboard_interrupt_quickly(entry):
     finally:
         if child.poll() is None:
             child.kill()
+
+
+def test_finiteness_check_survives_a_sum_that_overflows():
+    # The check sums first; a sum that overflows from large finite values must not reject X.
+    X = np.full((4, 3), 3e38, dtype=np.float32)
+    assert training._all_finite(X)
+    for bad in (np.inf, -np.inf, np.nan):
+        Y = X.copy()
+        Y[2, 1] = bad
+        assert not training._all_finite(Y)
+    Z = np.array([[1e38, -np.inf], [np.inf, 0.0]], dtype=np.float32)  # sum is NaN
+    assert not training._all_finite(Z)
+    result = tunecore.train(X, [0, 1, 0, 1], hidden=(), epochs=1, optimizer="sgd", lr=1e-40)
+    assert result.epochs_run == 1
