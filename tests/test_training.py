@@ -821,3 +821,35 @@ def test_finiteness_check_survives_a_sum_that_overflows():
     assert not training._all_finite(Z)
     result = tunecore.train(X, [0, 1, 0, 1], hidden=(), epochs=1, optimizer="sgd", lr=1e-40)
     assert result.epochs_run == 1
+
+
+def test_train_many_shares_one_copy_of_the_data():
+    # Peak memory of a fresh process: the trials (two at a time, each with its own small
+    # workspace) must add far less than one more copy of X; a copy per trial would add 8.
+    code = textwrap.dedent(
+        """
+        import resource
+        import numpy as np
+        import tunecore
+
+        def peak_mb():
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(16000, 512)).astype(np.float32)
+        y = rng.integers(0, 3, size=16000)
+        tunecore.train(X[:50], y[:50], hidden=(8,), epochs=1)
+        before = peak_mb()
+        configs = [{"hidden": (8,), "batch_size": 256, "epochs": 1, "seed": s} for s in range(8)]
+        results = tunecore.train_many(X, y, configs, X_val=X[:2000], y_val=y[:2000], threads=2)
+        assert all(r.status == "ok" for r in results)
+        print(peak_mb() - before, X.nbytes / 2**20)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    growth, data_mb = (float(v) for v in out.stdout.split())
+    assert data_mb > 30
+    assert growth < 0.25 * data_mb, (growth, data_mb)

@@ -458,7 +458,12 @@ py::list py_train_many(const py::object& x, const py::object& labels, const py::
         results = mlp::train_many(configs, train_arrays.data, val, threads, &stop, deadline);
     });
     py::list out;
-    for (const Result& r : results) out.append(result_to_dict(r));
+    for (Result& r : results) {
+        out.append(result_to_dict(r));
+        // Free each model once copied, so the weights exist twice for one trial at a time,
+        // not for all of them.
+        r = Result();
+    }
     return out;
 }
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 #include "mlp/gemm_kernels.hpp"
 
@@ -389,6 +390,11 @@ void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> 
         }
         if (ep.kind != EpilogueKind::none) epilogue_tile(ep, c, ldc, 0, 0, m, n);
         return;
+    }
+    if (n > scratch.max_n && scratch.max_n < kNC) {
+        // The packing area holds KC x min(max_n, NC) floats of B; a wider product would write
+        // past it.
+        throw std::logic_error("gemm: product wider than its scratch was sized for");
     }
     detail::KernelInfo info = info_by_name(kAllKernels[kernel_index()]);
     if (n <= 16 && std::strcmp(info.name, "avx512") == 0) {

@@ -13,7 +13,10 @@ namespace tunecore::mlp {
 Layout make_layout(const Config& config, int64_t n_features) {
     Layout layout;
     layout.n_features = n_features;
-    layout.max_width = n_features;
+    // The input never gets a delta (the first layer computes no input gradient) and is never
+    // the right operand of a product, so its width does not count: a 784-128-128-10 trial
+    // keeps 2 x batch x 128 floats of deltas and a 128-column packing area, not 784.
+    layout.max_width = 0;
     int64_t offset = 0;
     int64_t running = 0;
     int64_t in = n_features;
