@@ -853,3 +853,32 @@ def test_train_many_shares_one_copy_of_the_data():
     growth, data_mb = (float(v) for v in out.stdout.split())
     assert data_mb > 30
     assert growth < 0.25 * data_mb, (growth, data_mb)
+
+
+def test_no_heap_allocation_inside_a_training_step():
+    # The core's operator new counts calls on a thread while its audit is open; train() opens
+    # it around every step (gather, forward, loss, backward, optimizer) when audits are on.
+    config = _core_config(_resolve_config({"hidden": (64, 32)}), 3)
+    # Positive control: building a workspace allocates, and the counter sees it.
+    assert _core._workspace_allocations(config, 20, 32) >= 10
+    if not _core._set_step_audit(True):
+        pytest.skip("this build cannot count allocations")
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(300, 20)).astype(np.float32)
+    y = rng.integers(0, 3, size=300).astype(np.int32)
+    cases = [
+        ({"hidden": (64, 32)}, 1),
+        ({"hidden": (40,), "batch_norm": True, "optimizer": "rmsprop", "l2": 0.01}, 1),
+        # 300 x 600 x 100 multiply-adds: the second layer's products are split between threads.
+        ({"hidden": (600, 100), "batch_size": 300, "optimizer": "momentum"}, 2),
+    ]
+    try:
+        for options, threads in cases:
+            core = _core_config(_resolve_config(dict(options, epochs=2)), 3)
+            raw = _core.train(X, y, None, core, X[:50], y[:50], None, threads)
+            assert raw["status"] == "ok"
+            assert raw["step_allocations"] == 0, options
+    finally:
+        _core._set_step_audit(False)
+    raw = _core.train(X, y, None, config, None, None, None, 1)
+    assert raw["step_allocations"] == -1  # not counted when the audit is off

@@ -12,6 +12,7 @@
 #include <omp.h>
 #endif
 
+#include "mlp/alloc_audit.hpp"
 #include "mlp/optim.hpp"
 #include "mlp/rng.hpp"
 
@@ -179,6 +180,8 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
     OptimizerState<float> opt;
     init_optimizer(opt, config, model.layout.n_params);
     std::vector<int64_t> perm(n);
+    const bool audit = step_audit_enabled();
+    if (audit) result.step_allocations = 0;
 
     for (int64_t epoch = 0; epoch < config.epochs; ++epoch) {
         if (ws.stopped()) {
@@ -200,6 +203,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
                 break;
             }
             const int64_t rows = std::min(batch, n - start);
+            if (audit) audit_begin();
             gather(train_data, perm.data() + start, 0, rows, ws);
             forward(model, config, ws, rows, true);
             if (ws.stopped()) {
@@ -208,6 +212,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
             }
             const double loss = loss_sum(config, ws, rows, ws.delta_a.data());
             if (!std::isfinite(loss)) {
+                if (audit) result.step_allocations += audit_end();
                 diverged = true;
                 break;
             }
@@ -219,7 +224,9 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
             }
             optimizer_step(config, lr, model.params.data(), ws.grad.data(), model.layout.n_params,
                            opt);
+            if (audit) result.step_allocations += audit_end();
         }
+        if (audit) audit_end();  // a step left early (interrupted) still stops counting
         if (interrupted) {
             result.status = Status::interrupted;
             break;
