@@ -110,7 +110,8 @@ int kernel_index() {
 // Pack rows [0, mc) x depth [0, kc) of op(A) into MR-row panels, zero-padding the last one.
 // MR is a template argument so the common copies are fixed-size moves, not memcpy calls.
 template <int MR>
-void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out) {
+void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out,
+                  detail::PackRows8 rows8) {
     for (int64_t ir = 0; ir < mc; ir += MR) {
         const int64_t rows = std::min<int64_t>(MR, mc - ir);
         if (a.rs == 1 && rows == MR) {
@@ -120,11 +121,16 @@ void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out) {
                 for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i];
             }
         } else if (a.cs == 1 && rows == MR) {
-            // Row-major: read MR rows side by side, each contiguously.
+            // Row-major: read MR rows side by side, each contiguously; 8 rows at a time through
+            // the vector transposes where the CPU has them.
             const float* src[MR];
             for (int i = 0; i < MR; ++i) src[i] = a.data + (ir + i) * a.rs;
-            for (int64_t p = 0; p < kc; ++p) {
-                for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i][p];
+            if (MR % 8 == 0 && rows8 != nullptr) {
+                for (int i = 0; i < MR; i += 8) rows8(kc, src + i, out + i, MR);
+            } else {
+                for (int64_t p = 0; p < kc; ++p) {
+                    for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i][p];
+                }
             }
         } else {
             for (int64_t p = 0; p < kc; ++p) {
@@ -167,15 +173,18 @@ void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out) {
 }
 
 void pack_a(int64_t mc, int64_t kc, ConstView<float> a, int mr, float* out) {
+    // The AVX2 transposes serve the AVX-512 kernels (8 and 16 rows); any CPU with AVX-512F
+    // has AVX2.
+    static const detail::PackRows8 rows8 = usable("avx2") ? detail::avx2_pack_rows8() : nullptr;
     switch (mr) {
         case 16:
-            return pack_a_fixed<16>(mc, kc, a, out);
+            return pack_a_fixed<16>(mc, kc, a, out, rows8);
         case 8:
-            return pack_a_fixed<8>(mc, kc, a, out);
+            return pack_a_fixed<8>(mc, kc, a, out, rows8);
         case 6:
-            return pack_a_fixed<6>(mc, kc, a, out);
+            return pack_a_fixed<6>(mc, kc, a, out, nullptr);
         default:
-            return pack_a_fixed<4>(mc, kc, a, out);
+            return pack_a_fixed<4>(mc, kc, a, out, nullptr);
     }
 }
 

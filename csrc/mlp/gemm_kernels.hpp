@@ -35,6 +35,13 @@ inline bool fusable(const Epilogue<float>& ep) {
             ep.act == Activation::identity);
 }
 
+// Packs 8 rows side by side: out[p * out_stride + i] = src[i][p] for i < 8, p < kc.
+using PackRows8 = void (*)(int64_t kc, const float* const* src, float* out, int64_t out_stride);
+
+// The AVX2 one (8 x 8 transposes in registers), null where the compiler cannot; only called
+// after the CPU was checked for AVX2.
+PackRows8 avx2_pack_rows8();
+
 struct KernelInfo {
     const char* name;
     int mr;
