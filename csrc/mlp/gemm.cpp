@@ -114,19 +114,17 @@ void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out,
                   detail::PackRows8 rows8) {
     for (int64_t ir = 0; ir < mc; ir += MR) {
         const int64_t rows = std::min<int64_t>(MR, mc - ir);
-        if (a.rs == 1 && a.rows == nullptr && rows == MR) {
+        if (a.rs == 1 && rows == MR) {
             // op(A) is a transposed row-major matrix: each step of p is MR contiguous floats.
             for (int64_t p = 0; p < kc; ++p) {
-                const float* src = a.data + (a.cols ? a.cols[p] : p) * a.cs + ir;
+                const float* src = a.data + p * a.cs + ir;
                 for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i];
             }
-        } else if (a.cs == 1 && a.cols == nullptr && rows == MR) {
+        } else if (a.cs == 1 && rows == MR) {
             // Row-major: read MR rows side by side, each contiguously; 8 rows at a time through
             // the vector transposes where the CPU has them.
             const float* src[MR];
-            for (int i = 0; i < MR; ++i) {
-                src[i] = a.data + (a.rows ? a.rows[ir + i] : ir + i) * a.rs;
-            }
+            for (int i = 0; i < MR; ++i) src[i] = a.data + (ir + i) * a.rs;
             if (MR % 8 == 0 && rows8 != nullptr) {
                 for (int i = 0; i < MR; i += 8) rows8(kc, src + i, out + i, MR);
             } else {
@@ -331,7 +329,8 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
 
             for (int64_t ic = 0; ic < m; ic += kMC) {
                 const int64_t mc = std::min(kMC, m - ic);
-                pack_a(mc, kc, a.offset(ic, pc), mr, a_pack);
+                pack_a(mc, kc, ConstView<float>{a.data + ic * a.rs + pc * a.cs, a.rs, a.cs}, mr,
+                       a_pack);
 
                 for (int64_t jr = 0; jr < nc; jr += nr) {
                     const int64_t cols = std::min<int64_t>(nr, nc - jr);

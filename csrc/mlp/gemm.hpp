@@ -20,35 +20,13 @@
 
 namespace tunecore::mlp {
 
-// A strided read-only matrix view: element (i, j) is data[i' * rs + j' * cs], with i' = rows[i]
-// when `rows` is set (else i) and j' = cols[j] when `cols` is set (else j). The index arrays
-// let a product read a shuffled batch straight from the data (only ever for the left operand:
-// rows for X[idx], cols for X[idx]^T).
+// A strided read-only matrix view: element (i, j) is data[i * rs + j * cs].
 template <typename T>
 struct ConstView {
     const T* data;
     int64_t rs;
     int64_t cs;
-    const int64_t* rows = nullptr;
-    const int64_t* cols = nullptr;
-    const T& operator()(int64_t i, int64_t j) const {
-        return data[(rows ? rows[i] : i) * rs + (cols ? cols[j] : j) * cs];
-    }
-    // The view from element (i0, j0) on.
-    ConstView offset(int64_t i0, int64_t j0) const {
-        ConstView v = *this;
-        if (rows) {
-            v.rows += i0;
-        } else {
-            v.data += i0 * rs;
-        }
-        if (cols) {
-            v.cols += j0;
-        } else {
-            v.data += j0 * cs;
-        }
-        return v;
-    }
+    const T& operator()(int64_t i, int64_t j) const { return data[i * rs + j * cs]; }
 };
 
 // What happens to each finished element C(i, j) before it is stored.

@@ -75,10 +75,9 @@ Model<T> init_model(const Config& config, int64_t n_features) {
 }
 
 template <typename T>
-void init_workspace(Workspace<T>& ws, const Layout& layout, int64_t capacity, int threads,
-                    bool input_buffer) {
+void init_workspace(Workspace<T>& ws, const Layout& layout, int64_t capacity, int threads) {
     ws.capacity = capacity;
-    ws.input.assign(input_buffer ? capacity * layout.n_features : 0, T(0));
+    ws.input.assign(capacity * layout.n_features, T(0));
     ws.out.resize(layout.layers.size());
     ws.zhat.resize(layout.layers.size());
     ws.stats.resize(layout.layers.size());
@@ -183,13 +182,13 @@ void batch_norm_backward(T* dy, const T* zhat, const T* stats, const T* gamma, T
 
 template <typename T>
 void forward(Model<T>& model, const Config& config, Workspace<T>& ws, int64_t rows, bool train) {
-    const T* x = ws.x0 ? ws.x0 : ws.input.data();
+    const T* x = ws.input.data();
     int64_t ldx = model.layout.n_features;
     for (size_t l = 0; l < model.layout.layers.size(); ++l) {
         if (ws.stopped()) return;
         const LayerLayout& layer = model.layout.layers[l];
         T* y = ws.out[l].data();
-        const ConstView<T> a{x, ldx, 1, l == 0 && ws.x0 ? ws.x0_rows : nullptr, nullptr};
+        const ConstView<T> a{x, ldx, 1};
         const ConstView<T> w{model.params.data() + layer.w, layer.out, 1};
         Epilogue<T> ep;
         ep.kind = EpilogueKind::bias_act;
@@ -295,16 +294,13 @@ void backward(const Model<T>& model, const Config& config, Workspace<T>& ws, int
     for (int64_t l = int64_t(layers.size()) - 1; l >= 0; --l) {
         if (ws.stopped()) return;
         const LayerLayout& layer = layers[l];
-        const bool in_place = l == 0 && ws.x0 != nullptr;
-        const T* x = l > 0 ? ws.out[l - 1].data() : in_place ? ws.x0 : ws.input.data();
+        const T* x = l == 0 ? ws.input.data() : ws.out[l - 1].data();
         const int64_t ldx = layer.in;
 
         // dW (in x out) = x^T d, overwritten; then the L2 term l2 * W.
         T* gw = grad + layer.w;
-        gemm(layer.in, layer.out, rows,
-             ConstView<T>{x, 1, ldx, nullptr, in_place ? ws.x0_rows : nullptr},
-             ConstView<T>{d, layer.out, 1}, gw, layer.out, false, Epilogue<T>{},
-             ws.gemm.scratch);
+        gemm(layer.in, layer.out, rows, ConstView<T>{x, 1, ldx}, ConstView<T>{d, layer.out, 1},
+             gw, layer.out, false, Epilogue<T>{}, ws.gemm.scratch);
         if (config.l2 > 0.0) {
             const T l2 = T(config.l2);
             const T* w = params + layer.w;
@@ -341,7 +337,7 @@ void backward(const Model<T>& model, const Config& config, Workspace<T>& ws, int
 
 #define TUNECORE_INSTANTIATE(T)                                                              \
     template Model<T> init_model<T>(const Config&, int64_t);                                 \
-    template void init_workspace<T>(Workspace<T>&, const Layout&, int64_t, int, bool);       \
+    template void init_workspace<T>(Workspace<T>&, const Layout&, int64_t, int);             \
     template void forward<T>(Model<T>&, const Config&, Workspace<T>&, int64_t, bool);        \
     template double loss_sum<T>(const Config&, const Workspace<T>&, int64_t, T*);            \
     template void backward<T>(const Model<T>&, const Config&, Workspace<T>&, int64_t);

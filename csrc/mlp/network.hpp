@@ -76,12 +76,6 @@ struct Workspace {
     std::vector<int32_t> labels;         // capacity
     std::vector<T> targets;              // capacity x n_outputs
     GemmBuffer gemm;                     // packing areas of the float kernels (empty for double)
-    // Where the first layer reads its input: when x0 is set, row r of the batch is row
-    // x0_rows[r] of x0 (row r when x0_rows is null), n_features floats each, read in place
-    // (a shuffled batch is gathered by the packing of the products, never copied); when null,
-    // ws.input.
-    const T* x0 = nullptr;
-    const int64_t* x0_rows = nullptr;
     // When set and requested, forward and backward return between layers (the step is
     // abandoned); keeps Ctrl-C prompt inside long batches.
     StopToken* stop = nullptr;
@@ -90,11 +84,8 @@ struct Workspace {
 };
 
 // `threads`: OpenMP threads each large matrix product may use (a packing area each).
-// `input_buffer`: allocate ws.input (capacity x n_features); callers that always point ws.x0
-// at their data (training, prediction) skip it.
 template <typename T>
-void init_workspace(Workspace<T>& ws, const Layout& layout, int64_t capacity, int threads = 1,
-                    bool input_buffer = true);
+void init_workspace(Workspace<T>& ws, const Layout& layout, int64_t capacity, int threads = 1);
 
 // Forward pass of ws.input (rows x n_features) into ws.out. Train mode uses batch statistics
 // and updates the running ones in model.running; eval mode reads them.

@@ -41,14 +41,13 @@ void shuffle_rows(std::vector<int64_t>& perm, uint64_t seed, int64_t epoch) {
 
 namespace {
 
-// Point the workspace at rows idx[0..rows) (or start..start+rows when idx is null) of the data,
-// which the first layer reads in place, and copy their labels or targets.
+// Copy rows idx[0..rows) (or start..start+rows when idx is null) into the workspace.
 void gather(const Data& data, const int64_t* idx, int64_t start, int64_t rows,
             Workspace<float>& ws) {
-    ws.x0 = idx ? data.x : data.x + start * data.d;
-    ws.x0_rows = idx;
+    const int64_t d = data.d;
     for (int64_t r = 0; r < rows; ++r) {
         const int64_t src = idx ? idx[r] : start + r;
+        std::memcpy(ws.input.data() + r * d, data.x + src * d, sizeof(float) * d);
         if (data.labels) ws.labels[r] = data.labels[src];
         if (data.targets) {
             std::memcpy(ws.targets.data() + r * data.target_cols,
@@ -153,13 +152,12 @@ void evaluate(Model<float>& model, const Config& config, const Data& data, Works
 void predict_logits(Model<float>& model, const Config& config, const float* x, int64_t n,
                     float* out) {
     Workspace<float> ws;
-    init_workspace(ws, model.layout, std::min<int64_t>(std::max<int64_t>(n, 1), kEvalRows), 1,
-                   false);
+    init_workspace(ws, model.layout, std::min<int64_t>(std::max<int64_t>(n, 1), kEvalRows));
     const int64_t d = model.layout.n_features;
     const int64_t k = model.layout.layers.back().out;
     for (int64_t start = 0; start < n; start += ws.capacity) {
         const int64_t rows = std::min(ws.capacity, n - start);
-        ws.x0 = x + start * d;
+        std::memcpy(ws.input.data(), x + start * d, sizeof(float) * rows * d);
         forward(model, config, ws, rows, false);
         std::memcpy(out + start * k, ws.out.back().data(), sizeof(float) * rows * k);
     }
@@ -177,7 +175,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
     int64_t capacity = batch;
     if (val_data) capacity = std::max(capacity, std::min(kEvalRows, val_data->n));
     Workspace<float> ws;
-    init_workspace(ws, model.layout, capacity, std::max(1, threads), false);
+    init_workspace(ws, model.layout, capacity, std::max(1, threads));
     ws.stop = stop;
     OptimizerState<float> opt;
     init_optimizer(opt, config, model.layout.n_params);
