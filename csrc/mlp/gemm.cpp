@@ -145,7 +145,8 @@ void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out,
 
 // Pack depth [0, kc) x columns [0, nc) of op(B) into NR-column panels, zero-padding.
 template <int NR>
-void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out) {
+void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out,
+                  detail::PackRows8 rows8) {
     for (int64_t jr = 0; jr < nc; jr += NR) {
         const int64_t cols = std::min<int64_t>(NR, nc - jr);
         if (b.cs == 1 && cols == NR) {
@@ -153,6 +154,12 @@ void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out) {
                 const float* src = b.data + p * b.rs + jr;
                 for (int j = 0; j < NR; ++j) out[p * NR + j] = src[j];
             }
+        } else if (b.rs == 1 && cols == NR && rows8 != nullptr) {
+            // op(B) is transposed (W^T of the input gradients): 8 source rows at a time through
+            // the vector transposes.
+            const float* src[NR];
+            for (int j = 0; j < NR; ++j) src[j] = b.data + (jr + j) * b.cs;
+            for (int j = 0; j < NR; j += 8) rows8(kc, src + j, out + j, NR);
         } else if (b.rs == 1) {
             // op(B) is transposed: read each source row contiguously, write a strided column.
             for (int j = 0; j < NR; ++j) {
@@ -189,11 +196,12 @@ void pack_a(int64_t mc, int64_t kc, ConstView<float> a, int mr, float* out) {
 }
 
 void pack_b(int64_t kc, int64_t nc, ConstView<float> b, int nr, float* out) {
+    static const detail::PackRows8 rows8 = usable("avx2") ? detail::avx2_pack_rows8() : nullptr;
     switch (nr) {
         case 32:
-            return pack_b_fixed<32>(kc, nc, b, out);
+            return pack_b_fixed<32>(kc, nc, b, out, rows8);
         default:
-            return pack_b_fixed<16>(kc, nc, b, out);
+            return pack_b_fixed<16>(kc, nc, b, out, rows8);
     }
 }
 
