@@ -12,6 +12,10 @@
 
 #include "mlp/gemm_kernels.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace tunecore::mlp {
 
 namespace {
@@ -431,12 +435,21 @@ void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> 
         return;
     }
     const int64_t region = region_floats(scratch.max_n);
+    // Twice as many column ranges as threads, handed out one at a time: a thread the scheduler
+    // leaves waiting holds back one range, not half the product, while the others take the
+    // rest. (Each range packs its own copy of A, so more ranges cost more packing.)
+    const int chunks = int(std::min<int64_t>(panels, int64_t(threads) * 2));
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static, 1) num_threads(threads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
 #endif
-    for (int t = 0; t < threads; ++t) {
-        const int64_t j0 = std::min(n, panels * t / threads * info.nr);
-        const int64_t j1 = std::min(n, panels * (t + 1) / threads * info.nr);
+    for (int q = 0; q < chunks; ++q) {
+#ifdef _OPENMP
+        const int t = omp_get_thread_num();
+#else
+        const int t = 0;
+#endif
+        const int64_t j0 = std::min(n, panels * q / chunks * info.nr);
+        const int64_t j1 = std::min(n, panels * (q + 1) / chunks * info.nr);
         if (j1 <= j0) continue;
         Epilogue<float> part = ep;
         if (part.scale) part.scale += j0;
