@@ -769,6 +769,19 @@ def train_many(
     list of TrainResult
         In the order of ``configs``.
 
+    Notes
+    -----
+    Threads take the trials largest first (by their multiply-adds), one at a time, so they
+    finish together; inside a trial every product runs on that trial's thread only.
+
+    Memory: the data once (float32 C-order input is used as is, anything else is converted
+    once), plus for each trial running at that moment a workspace of about ``4 * P + B * (d +
+    3 * w) + n`` floats (P parameters: weights, gradient, two optimizer moments; B the batch,
+    d the features, w the sum of layer widths; n the row order, 8 bytes a row) and a packing
+    area of at most 0.8 MB, plus the returned models. Measured: 64 trials of 784-128-128-10,
+    batch 128, on 60,000 x 784 float32 rows (179 MiB) with 2 threads peak at 260 MiB, 43 MiB
+    above the data and interpreter: 29 MiB of returned weights, 2 workspaces of about 3 MiB.
+
     Examples
     --------
     >>> import numpy as np, tunecore
