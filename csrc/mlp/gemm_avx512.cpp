@@ -91,8 +91,9 @@ __attribute__((target("avx512f,fma"))) inline void kernel_8x32_body(
         if (ep->kind == EpilogueKind::bias_act) {
             for (int h = 0; h < 2; ++h) {
                 const int64_t j = j0 + 16 * h;
-                const __m512 scale = ep->scale ? _mm512_loadu_ps(ep->scale + j) : _mm512_setzero_ps();
-                const __m512 shift = ep->shift ? _mm512_loadu_ps(ep->shift + j) : _mm512_setzero_ps();
+                const __m512 zero = _mm512_setzero_ps();
+                const __m512 scale = ep->scale ? _mm512_loadu_ps(ep->scale + j) : zero;
+                const __m512 shift = ep->shift ? _mm512_loadu_ps(ep->shift + j) : zero;
                 for (int i = 0; i < 8; ++i) {
                     __m512 v = acc[i][h];
                     if (ep->scale) v = mul16(v, scale);
