@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import tunecore
-from tunecore import _core
+from tunecore import _core, training
 from tunecore.training import LR_DECAYS, OPTIMIZERS, _core_config, _resolve_config
 
 try:
@@ -375,10 +375,10 @@ def test_same_seed_same_weights_bitwise_with_one_and_two_threads(digits):
 
 def test_threads_inside_one_training_change_no_bit():
     rng = np.random.default_rng(12)
-    X = rng.normal(size=(300, 300)).astype(np.float32)
+    X = rng.normal(size=(300, 520)).astype(np.float32)
     y = rng.integers(0, 10, size=300)
-    # 128 x 300 x 256 multiply-adds per product: large enough to be split between threads.
-    options = {"hidden": (256, 64), "batch_size": 128, "epochs": 2, "batch_norm": True}
+    # 150 x 520 x 256 multiply-adds per product: large enough to be split between threads.
+    options = {"hidden": (256, 64), "batch_size": 150, "epochs": 2, "batch_norm": True}
     one = tunecore.train(X, y, threads=1, **options)
     two = tunecore.train(X, y, threads=2, **options)
     for w1, w2 in zip(one.model.weights, two.model.weights):
@@ -509,8 +509,13 @@ def test_several_outputs_for_mse_and_binary_cross_entropy():
 
 
 def test_threads_settings():
-    before = tunecore.get_num_threads()
+    before = training._num_threads
     try:
+        training._num_threads = None
+        if "OMP_NUM_THREADS" not in os.environ:
+            assert training._training_threads() == 1  # train() alone: one thread by default
+        tunecore.set_num_threads(3)
+        assert tunecore.get_num_threads() == training._training_threads() == 3
         tunecore.set_num_threads(1)
         assert tunecore.get_num_threads() == 1
         with pytest.raises(ValueError, match="n must be >= 1"):
@@ -518,16 +523,18 @@ def test_threads_settings():
         with pytest.raises(TypeError, match="n must be an int"):
             tunecore.set_num_threads(1.5)
     finally:
-        tunecore.set_num_threads(before)
+        training._num_threads = before  # also "never set", which train() tells apart
 
 
 def test_omp_num_threads_sets_the_default():
-    code = "import tunecore; print(tunecore.get_num_threads())"
+    code = (
+        "import tunecore; print(tunecore.get_num_threads(), tunecore.training._training_threads())"
+    )
     env = dict(os.environ, OMP_NUM_THREADS="3")
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
     )
-    assert out.stdout.strip() == "3", out.stderr
+    assert out.stdout.split() == ["3", "3"], out.stderr
 
 
 # ------------------------------------------------------------------------------------------
@@ -800,3 +807,78 @@ def test_ctrl_c_raises_keyboard_interrupt_quickly(entry):
     finally:
         if child.poll() is None:
             child.kill()
+
+
+def test_finiteness_check_survives_a_sum_that_overflows():
+    # The check sums first; a sum that overflows from large finite values must not reject X.
+    X = np.full((4, 3), 3e38, dtype=np.float32)
+    assert training._all_finite(X)
+    for bad in (np.inf, -np.inf, np.nan):
+        Y = X.copy()
+        Y[2, 1] = bad
+        assert not training._all_finite(Y)
+    Z = np.array([[1e38, -np.inf], [np.inf, 0.0]], dtype=np.float32)  # sum is NaN
+    assert not training._all_finite(Z)
+    result = tunecore.train(X, [0, 1, 0, 1], hidden=(), epochs=1, optimizer="sgd", lr=1e-40)
+    assert result.epochs_run == 1
+
+
+def test_train_many_shares_one_copy_of_the_data():
+    # Peak memory of a fresh process: the trials (two at a time, each with its own small
+    # workspace) must add far less than one more copy of X; a copy per trial would add 8.
+    code = textwrap.dedent(
+        """
+        import resource
+        import numpy as np
+        import tunecore
+
+        def peak_mb():
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(16000, 512)).astype(np.float32)
+        y = rng.integers(0, 3, size=16000)
+        tunecore.train(X[:50], y[:50], hidden=(8,), epochs=1)
+        before = peak_mb()
+        configs = [{"hidden": (8,), "batch_size": 256, "epochs": 1, "seed": s} for s in range(8)]
+        results = tunecore.train_many(X, y, configs, X_val=X[:2000], y_val=y[:2000], threads=2)
+        assert all(r.status == "ok" for r in results)
+        print(peak_mb() - before, X.nbytes / 2**20)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    growth, data_mb = (float(v) for v in out.stdout.split())
+    assert data_mb > 30
+    assert growth < 0.25 * data_mb, (growth, data_mb)
+
+
+def test_no_heap_allocation_inside_a_training_step():
+    # The core's operator new counts calls on a thread while its audit is open; train() opens
+    # it around every step (gather, forward, loss, backward, optimizer) when audits are on.
+    config = _core_config(_resolve_config({"hidden": (64, 32)}), 3)
+    # Positive control: building a workspace allocates, and the counter sees it.
+    assert _core._workspace_allocations(config, 20, 32) >= 10
+    if not _core._set_step_audit(True):
+        pytest.skip("this build cannot count allocations")
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(300, 20)).astype(np.float32)
+    y = rng.integers(0, 3, size=300).astype(np.int32)
+    cases = [
+        ({"hidden": (64, 32)}, 1),
+        ({"hidden": (40,), "batch_norm": True, "optimizer": "rmsprop", "l2": 0.01}, 1),
+        # 300 x 600 x 100 multiply-adds: the second layer's products are split between threads.
+        ({"hidden": (600, 100), "batch_size": 300, "optimizer": "momentum"}, 2),
+    ]
+    try:
+        for options, threads in cases:
+            core = _core_config(_resolve_config(dict(options, epochs=2)), 3)
+            raw = _core.train(X, y, None, core, X[:50], y[:50], None, threads)
+            assert raw["status"] == "ok"
+            assert raw["step_allocations"] == 0, options
+    finally:
+        _core._set_step_audit(False)
+    raw = _core.train(X, y, None, config, None, None, None, 1)
+    assert raw["step_allocations"] == -1  # not counted when the audit is off

@@ -192,7 +192,7 @@ def test_batch_norm_running_statistics_use_the_unbiased_variance():
 @pytest.mark.parametrize("trans_a,trans_b", itertools.product([False, True], repeat=2))
 def test_packed_product_matches_reference(kernel, trans_a, trans_b):
     rng = np.random.default_rng(2)
-    # Shapes around the block sizes (MC 96, KC 256, NC 512) and the micro-tiles; small row-major
+    # Shapes around the block sizes (MC 144, KC 256, NC 512) and the micro-tiles; small row-major
     # B (k * n <= 8192) is read in place, with and without a partial panel and over two KC blocks.
     shapes = [(1, 1, 1), (7, 33, 5), (97, 17, 257), (13, 2049, 3), (200, 64, 520)]
     for m, n, k in shapes + [(20, 16, 300), (5, 64, 127), (9, 48, 100)]:
@@ -209,10 +209,10 @@ def test_packed_product_matches_reference(kernel, trans_a, trans_b):
     not {"avx512", "avx2"} <= set(_core._gemm_kernels()), reason="needs AVX-512 and AVX2"
 )
 def test_avx512_and_avx2_kernels_agree_bitwise():
-    # Both do one fused multiply-add per element and step, in the same order; the AVX-512
-    # path hands narrow products (n <= 16) to the AVX2 kernel on that promise.
+    # Every kernel does one fused multiply-add per element and step, in the same order; the
+    # AVX-512 path hands narrow products (n <= 16) to its 16 x 16 kernel on that promise.
     rng = np.random.default_rng(13)
-    for m, n, k in [(50, 10, 300), (33, 70, 129), (9, 16, 1000)]:
+    for m, n, k in [(50, 10, 300), (33, 70, 129), (9, 16, 1000), (40, 16, 784)]:
         a = rng.normal(size=(m, k)).astype(np.float32)
         b = rng.normal(size=(k, n)).astype(np.float32)
         wide = _core._gemm(a, b, False, False, False, "avx512")
@@ -220,10 +220,53 @@ def test_avx512_and_avx2_kernels_agree_bitwise():
         assert wide.tobytes() == narrow.tobytes()
 
 
+@pytest.mark.skipif(
+    not {"avx512", "avx2"} <= set(_core._gemm_kernels()), reason="needs AVX-512 and AVX2"
+)
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid", "identity"])
+def test_epilogues_in_registers_change_no_bit(activation):
+    # The AVX-512 kernel finishes full tiles in registers (bias + activation forward, the
+    # activation derivative backward); the AVX2 path finishes every tile apart, in plain C++.
+    # Products are the same on both, so losses, gradients and eval-mode outputs (batch norm
+    # folded into a scale and shift) must match bit for bit.
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(50, 29)).astype(np.float32)
+    X[:, 0] = 0.0  # exact zeros before the activation: relu's and leaky_relu's kink
+    labels = rng.integers(0, 10, size=50).astype(np.int32)
+    for batch_norm in (False, True):
+        options = {"hidden": (70, 40), "activation": activation, "batch_norm": batch_norm}
+        config = _core_config(_resolve_config(options), 10)
+        params = _core._init_params(config, 29)
+        if batch_norm:
+            for key in ("running_mean", "running_var"):
+                params[key] = [
+                    None if a is None else (a + rng.uniform(0.1, 0.5, a.shape)).astype(np.float32)
+                    for a in params[key]
+                ]
+        out = {}
+        before = _core.gemm_kernel()
+        try:
+            for kernel in ("avx512", "avx2"):
+                _core._set_gemm_kernel(kernel)
+                loss, grads, _ = _core._loss_grad32(config, params, X, labels, None)
+                logits = _core.predict_logits(config, params, X)
+                out[kernel] = (loss, grads, logits)
+        finally:
+            _core._set_gemm_kernel(before)
+        (loss_a, grads_a, logits_a), (loss_b, grads_b, logits_b) = out["avx512"], out["avx2"]
+        assert loss_a == loss_b
+        assert logits_a.tobytes() == logits_b.tobytes()
+        for key in grads_a:
+            for ga, gb in zip(grads_a[key], grads_b[key]):
+                assert (ga is None and gb is None) or ga.tobytes() == gb.tobytes(), key
+
+
 @pytest.mark.parametrize("kernel", _core._gemm_kernels())
 def test_threaded_product_is_bitwise_the_single_threaded_one(kernel):
     rng = np.random.default_rng(6)
-    for m, n, k, trans_a in [(130, 300, 200, False), (300, 130, 129, True), (97, 2100, 40, False)]:
+    # At least 16 M multiply-adds each, so the product is split.
+    shapes = [(130, 600, 257, False), (300, 260, 257, True), (97, 4200, 48, False)]
+    for m, n, k, trans_a in shapes:
         a = rng.normal(size=(k, m) if trans_a else (m, k)).astype(np.float32)
         b = rng.normal(size=(k, n)).astype(np.float32)
         one = _core._gemm(a, b, trans_a, False, False, kernel, 1)

@@ -29,6 +29,7 @@
 #endif
 
 #include "bindings/bindings.hpp"
+#include "mlp/alloc_audit.hpp"
 #include "mlp/gemm.hpp"
 #include "mlp/network.hpp"
 #include "mlp/optim.hpp"
@@ -218,6 +219,7 @@ py::dict result_to_dict(const Result& r) {
     d["train_loss"] = to_array(r.train_loss.data(), {py::ssize_t(r.train_loss.size())});
     d["val_loss"] = to_array(r.val_loss.data(), {py::ssize_t(r.val_loss.size())});
     d["val_metric"] = to_array(r.val_metric.data(), {py::ssize_t(r.val_metric.size())});
+    d["step_allocations"] = r.step_allocations;
     d["seconds"] = r.seconds;
     d["error"] = r.error;
     if (r.status != Status::failed) {
@@ -458,7 +460,12 @@ py::list py_train_many(const py::object& x, const py::object& labels, const py::
         results = mlp::train_many(configs, train_arrays.data, val, threads, &stop, deadline);
     });
     py::list out;
-    for (const Result& r : results) out.append(result_to_dict(r));
+    for (Result& r : results) {
+        out.append(result_to_dict(r));
+        // Free each model once copied, so the weights exist twice for one trial at a time,
+        // not for all of them.
+        r = Result();
+    }
     return out;
 }
 
@@ -633,6 +640,26 @@ void bind_train(py::module_& m) {
               return to_array(perm.data(), {py::ssize_t(n)});
           },
           py::arg("seed"), py::arg("epoch"), py::arg("n"), "Row order of an epoch.");
+    m.def("_set_step_audit",
+          [](bool enabled) {
+              if (enabled && !mlp::audit_available()) return false;
+              mlp::set_step_audit(enabled);
+              return true;
+          },
+          py::arg("enabled"),
+          "Count heap allocations inside training steps (tests only); False where this build "
+          "cannot count.");
+    m.def("_workspace_allocations",
+          [](const py::dict& config_dict, int64_t n_features, int64_t capacity) {
+              const Config config = config_from_dict(config_dict);
+              const mlp::Layout layout = mlp::make_layout(config, n_features);
+              mlp::Workspace<float> ws;
+              mlp::audit_begin();
+              mlp::init_workspace(ws, layout, capacity);
+              return mlp::audit_end();
+          },
+          py::arg("config"), py::arg("n_features"), py::arg("capacity"),
+          "Allocations counted while a workspace is built: the audit's positive control.");
     m.def("_gemm", &py_gemm, py::arg("a"), py::arg("b"), py::arg("trans_a") = false,
           py::arg("trans_b") = false, py::arg("reference") = false, py::arg("kernel") = "",
           py::arg("threads") = 1);

@@ -8,20 +8,27 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 #include "mlp/gemm_kernels.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace tunecore::mlp {
 
 namespace {
 
-// Cache blocks. MC is a multiple of every MR (4, 6, 8); KC * NR floats of B (32 KB) sit in L1
-// next to the A sliver; MC * KC floats of A (96 KB) and KC * NC floats of B (512 KB) share L2.
-// NC = 2048 (2 MB of B) measured 25% slower on a 2048^3 product: B no longer stayed in L2.
-constexpr int64_t kMC = 96;
+// Cache blocks. MC is a multiple of every MR (4, 6, 8, 16); KC * NR floats of B (32 KB) sit in
+// L1 next to the A sliver; MC * KC floats of A (144 KB) and KC * NC floats of B (512 KB) share
+// L2. NC = 2048 (2 MB of B) measured 25% slower on a 2048^3 product: B no longer stayed in L2.
+// The depth is cut into equal blocks of at most KC (784 = 4 x 196, not 3 x 256 + 16), so no
+// block is a short tail that costs a full load and store of C for a few steps.
+constexpr int64_t kMC = 144;
 constexpr int64_t kKC = 256;
 constexpr int64_t kNC = 512;
-constexpr int kMaxMR = 8;
+constexpr int kMaxMR = 16;
 constexpr int kMaxNR = 32;
 
 // Portable micro-kernel: fixed trip counts the compiler unrolls and vectorizes with whatever
@@ -107,7 +114,8 @@ int kernel_index() {
 // Pack rows [0, mc) x depth [0, kc) of op(A) into MR-row panels, zero-padding the last one.
 // MR is a template argument so the common copies are fixed-size moves, not memcpy calls.
 template <int MR>
-void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out) {
+void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out,
+                  detail::PackRows8 rows8) {
     for (int64_t ir = 0; ir < mc; ir += MR) {
         const int64_t rows = std::min<int64_t>(MR, mc - ir);
         if (a.rs == 1 && rows == MR) {
@@ -117,11 +125,16 @@ void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out) {
                 for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i];
             }
         } else if (a.cs == 1 && rows == MR) {
-            // Row-major: read MR rows side by side, each contiguously.
+            // Row-major: read MR rows side by side, each contiguously; 8 rows at a time through
+            // the vector transposes where the CPU has them.
             const float* src[MR];
             for (int i = 0; i < MR; ++i) src[i] = a.data + (ir + i) * a.rs;
-            for (int64_t p = 0; p < kc; ++p) {
-                for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i][p];
+            if (MR % 8 == 0 && rows8 != nullptr) {
+                for (int i = 0; i < MR; i += 8) rows8(kc, src + i, out + i, MR);
+            } else {
+                for (int64_t p = 0; p < kc; ++p) {
+                    for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i][p];
+                }
             }
         } else {
             for (int64_t p = 0; p < kc; ++p) {
@@ -136,7 +149,8 @@ void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out) {
 
 // Pack depth [0, kc) x columns [0, nc) of op(B) into NR-column panels, zero-padding.
 template <int NR>
-void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out) {
+void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out,
+                  detail::PackRows8 rows8) {
     for (int64_t jr = 0; jr < nc; jr += NR) {
         const int64_t cols = std::min<int64_t>(NR, nc - jr);
         if (b.cs == 1 && cols == NR) {
@@ -144,6 +158,12 @@ void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out) {
                 const float* src = b.data + p * b.rs + jr;
                 for (int j = 0; j < NR; ++j) out[p * NR + j] = src[j];
             }
+        } else if (b.rs == 1 && cols == NR && rows8 != nullptr) {
+            // op(B) is transposed (W^T of the input gradients): 8 source rows at a time through
+            // the vector transposes.
+            const float* src[NR];
+            for (int j = 0; j < NR; ++j) src[j] = b.data + (jr + j) * b.cs;
+            for (int j = 0; j < NR; j += 8) rows8(kc, src + j, out + j, NR);
         } else if (b.rs == 1) {
             // op(B) is transposed: read each source row contiguously, write a strided column.
             for (int j = 0; j < NR; ++j) {
@@ -164,22 +184,28 @@ void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out) {
 }
 
 void pack_a(int64_t mc, int64_t kc, ConstView<float> a, int mr, float* out) {
+    // The AVX2 transposes serve the AVX-512 kernels (8 and 16 rows); any CPU with AVX-512F
+    // has AVX2.
+    static const detail::PackRows8 rows8 = usable("avx2") ? detail::avx2_pack_rows8() : nullptr;
     switch (mr) {
+        case 16:
+            return pack_a_fixed<16>(mc, kc, a, out, rows8);
         case 8:
-            return pack_a_fixed<8>(mc, kc, a, out);
+            return pack_a_fixed<8>(mc, kc, a, out, rows8);
         case 6:
-            return pack_a_fixed<6>(mc, kc, a, out);
+            return pack_a_fixed<6>(mc, kc, a, out, nullptr);
         default:
-            return pack_a_fixed<4>(mc, kc, a, out);
+            return pack_a_fixed<4>(mc, kc, a, out, nullptr);
     }
 }
 
 void pack_b(int64_t kc, int64_t nc, ConstView<float> b, int nr, float* out) {
+    static const detail::PackRows8 rows8 = usable("avx2") ? detail::avx2_pack_rows8() : nullptr;
     switch (nr) {
         case 32:
-            return pack_b_fixed<32>(kc, nc, b, out);
+            return pack_b_fixed<32>(kc, nc, b, out, rows8);
         default:
-            return pack_b_fixed<16>(kc, nc, b, out);
+            return pack_b_fixed<16>(kc, nc, b, out, rows8);
     }
 }
 
@@ -270,8 +296,11 @@ int64_t region_floats(int64_t max_n) {
     return round16(kMC * kKC) + round16(kKC * ((n + kMaxNR - 1) / kMaxNR * kMaxNR));
 }
 
-// Work (m * n * k multiply-adds) below which threads cost more than they save.
-constexpr int64_t kParallelWork = int64_t(1) << 21;
+// Work (m * n * k multiply-adds) below which threads cost more than they save: a product of
+// 16 M multiply-adds takes about 100 us on one core, against some 5-10 us to wake and join a
+// second thread and pack its own operands (784-128-128-10 at batch 128 stays on one thread;
+// 784-512-512-10 at batch 512 splits all but the output layer).
+constexpr int64_t kParallelWork = int64_t(1) << 24;
 
 // A row-major B of at most this many floats (32 KB: L1) is read in place by the micro-kernel
 // instead of packed: for the small layers of small networks, packing cost as much as the
@@ -285,15 +314,19 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
     const int mr = info.mr;
     const int nr = info.nr;
     const bool has_epilogue = ep.kind != EpilogueKind::none;
+    // Full tiles of the last depth block finish in registers where the kernel can.
+    const bool fuse = has_epilogue && info.fused != nullptr && detail::fusable(ep);
     float* a_pack = area;
     float* b_pack = area + round16(kMC * kKC);
     alignas(64) float tile[kMaxMR * kMaxNR];
 
     const bool direct_b = b.cs == 1 && k * n <= kDirectB;
+    const int64_t k_blocks = (k + kKC - 1) / kKC;
+    const int64_t k_step = (k + k_blocks - 1) / k_blocks;
     for (int64_t jc = 0; jc < n; jc += kNC) {
         const int64_t nc = std::min(kNC, n - jc);
-        for (int64_t pc = 0; pc < k; pc += kKC) {
-            const int64_t kc = std::min(kKC, k - pc);
+        for (int64_t pc = 0; pc < k; pc += k_step) {
+            const int64_t kc = std::min(k_step, k - pc);
             const bool acc_flag = accumulate || pc > 0;
             const bool last = pc + kc == k;
             const ConstView<float> b_block{b.data + pc * b.rs + jc * b.cs, b.rs, b.cs};
@@ -320,6 +353,10 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
                         const int64_t rows = std::min<int64_t>(mr, mc - ir);
                         const float* ap = a_pack + ir * kc;
                         float* ct = c + (ic + ir) * ldc + jc + jr;
+                        if (rows == mr && cols == nr && fuse && last) {
+                            info.fused(kc, ap, bp, ldb, ct, ldc, acc_flag, ep, ic + ir, jc + jr);
+                            continue;
+                        }
                         if (rows == mr && cols == nr) {
                             info.kernel(kc, ap, bp, ldb, ct, ldc, acc_flag);
                         } else {
@@ -375,13 +412,17 @@ void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> 
         if (ep.kind != EpilogueKind::none) epilogue_tile(ep, c, ldc, 0, 0, m, n);
         return;
     }
+    if (n > scratch.max_n && scratch.max_n < kNC) {
+        // The packing area holds KC x min(max_n, NC) floats of B; a wider product would write
+        // past it.
+        throw std::logic_error("gemm: product wider than its scratch was sized for");
+    }
     detail::KernelInfo info = info_by_name(kAllKernels[kernel_index()]);
-    static const bool avx2_usable = usable("avx2");
-    if (n <= 16 && avx2_usable && std::strcmp(info.name, "avx512") == 0) {
+    if (n <= 16 && std::strcmp(info.name, "avx512") == 0) {
         // Narrow products (the output layer) waste less of a 16-wide tile than of a 32-wide
         // one. Both kernels do one fused multiply-add per element and step of p, in the same
         // order, so the result is bitwise the same whichever runs.
-        const detail::KernelInfo narrow = detail::avx2_kernel();
+        const detail::KernelInfo narrow = detail::avx512_narrow_kernel();
         if (narrow.kernel != nullptr) info = narrow;
     }
     const int64_t panels = (n + info.nr - 1) / info.nr;
@@ -394,12 +435,21 @@ void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> 
         return;
     }
     const int64_t region = region_floats(scratch.max_n);
+    // Twice as many column ranges as threads, handed out one at a time: a thread the scheduler
+    // leaves waiting holds back one range, not half the product, while the others take the
+    // rest. (Each range packs its own copy of A, so more ranges cost more packing.)
+    const int chunks = int(std::min<int64_t>(panels, int64_t(threads) * 2));
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static, 1) num_threads(threads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
 #endif
-    for (int t = 0; t < threads; ++t) {
-        const int64_t j0 = std::min(n, panels * t / threads * info.nr);
-        const int64_t j1 = std::min(n, panels * (t + 1) / threads * info.nr);
+    for (int q = 0; q < chunks; ++q) {
+#ifdef _OPENMP
+        const int t = omp_get_thread_num();
+#else
+        const int t = 0;
+#endif
+        const int64_t j0 = std::min(n, panels * q / chunks * info.nr);
+        const int64_t j1 = std::min(n, panels * (q + 1) / chunks * info.nr);
         if (j1 <= j0) continue;
         Epilogue<float> part = ep;
         if (part.scale) part.scale += j0;

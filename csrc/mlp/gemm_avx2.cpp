@@ -54,9 +54,41 @@ __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, const float* a,
     }
 }
 
+__attribute__((target("avx2"))) void pack_rows8(int64_t kc, const float* const* src, float* out,
+                                                 int64_t out_stride) {
+    int64_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        const __m256 r0 = _mm256_loadu_ps(src[0] + p), r1 = _mm256_loadu_ps(src[1] + p);
+        const __m256 r2 = _mm256_loadu_ps(src[2] + p), r3 = _mm256_loadu_ps(src[3] + p);
+        const __m256 r4 = _mm256_loadu_ps(src[4] + p), r5 = _mm256_loadu_ps(src[5] + p);
+        const __m256 r6 = _mm256_loadu_ps(src[6] + p), r7 = _mm256_loadu_ps(src[7] + p);
+        const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+        const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        float* o = out + p * out_stride;
+        _mm256_storeu_ps(o + 0 * out_stride, _mm256_permute2f128_ps(s0, s4, 0x20));
+        _mm256_storeu_ps(o + 1 * out_stride, _mm256_permute2f128_ps(s1, s5, 0x20));
+        _mm256_storeu_ps(o + 2 * out_stride, _mm256_permute2f128_ps(s2, s6, 0x20));
+        _mm256_storeu_ps(o + 3 * out_stride, _mm256_permute2f128_ps(s3, s7, 0x20));
+        _mm256_storeu_ps(o + 4 * out_stride, _mm256_permute2f128_ps(s0, s4, 0x31));
+        _mm256_storeu_ps(o + 5 * out_stride, _mm256_permute2f128_ps(s1, s5, 0x31));
+        _mm256_storeu_ps(o + 6 * out_stride, _mm256_permute2f128_ps(s2, s6, 0x31));
+        _mm256_storeu_ps(o + 7 * out_stride, _mm256_permute2f128_ps(s3, s7, 0x31));
+    }
+    for (; p < kc; ++p) {
+        for (int i = 0; i < 8; ++i) out[p * out_stride + i] = src[i][p];
+    }
+}
+
 }  // namespace
 
 KernelInfo avx2_kernel() { return {"avx2", 6, 16, &kernel_6x16}; }
+PackRows8 avx2_pack_rows8() { return &pack_rows8; }
 
 }  // namespace tunecore::mlp::detail
 
@@ -64,6 +96,7 @@ KernelInfo avx2_kernel() { return {"avx2", 6, 16, &kernel_6x16}; }
 
 namespace tunecore::mlp::detail {
 KernelInfo avx2_kernel() { return {"avx2", 6, 16, nullptr}; }
+PackRows8 avx2_pack_rows8() { return nullptr; }
 }  // namespace tunecore::mlp::detail
 
 #endif

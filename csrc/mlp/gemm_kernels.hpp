@@ -11,21 +11,50 @@
 
 #include <cstdint>
 
+#include "mlp/gemm.hpp"
+
 namespace tunecore::mlp::detail {
 
 using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
                              int64_t ldc, bool accumulate);
+
+// The same, finishing the tile in registers with the epilogue `ep` before the one store:
+// (i0, j0) is the tile's position in C. Only for epilogues fusable(ep); each element gets
+// exactly the arithmetic of apply_epilogue (a multiply and an add, never an FMA; the same
+// comparisons), so a fused tile is bitwise the one computed then finished apart.
+using FusedKernel = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+                             int64_t ldc, bool accumulate, const Epilogue<float>& ep, int64_t i0,
+                             int64_t j0);
+
+// Epilogues a fused kernel handles: bias_act with relu, leaky_relu or identity (tanh and
+// sigmoid need exp) and mul_act_grad with every activation.
+inline bool fusable(const Epilogue<float>& ep) {
+    if (ep.kind == EpilogueKind::mul_act_grad) return true;
+    return ep.kind == EpilogueKind::bias_act &&
+           (ep.act == Activation::relu || ep.act == Activation::leaky_relu ||
+            ep.act == Activation::identity);
+}
+
+// Packs 8 rows side by side: out[p * out_stride + i] = src[i][p] for i < 8, p < kc.
+using PackRows8 = void (*)(int64_t kc, const float* const* src, float* out, int64_t out_stride);
+
+// The AVX2 one (8 x 8 transposes in registers), null where the compiler cannot; only called
+// after the CPU was checked for AVX2.
+PackRows8 avx2_pack_rows8();
 
 struct KernelInfo {
     const char* name;
     int mr;
     int nr;
     MicroKernel kernel;
+    FusedKernel fused = nullptr;  // null where the family has none
 };
 
 // Defined in gemm_avx2.cpp and gemm_avx512.cpp (compiled with function target attributes, so
 // the rest of the build stays baseline x86-64); null kernels where the compiler cannot.
 KernelInfo avx2_kernel();
 KernelInfo avx512_kernel();
+// 16 x 16, for products at most 16 columns wide.
+KernelInfo avx512_narrow_kernel();
 
 }  // namespace tunecore::mlp::detail

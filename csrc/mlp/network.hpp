@@ -41,7 +41,7 @@ struct Layout {
     int64_t n_features = 0;
     int64_t n_params = 0;
     int64_t n_running = 0;
-    int64_t max_width = 0;  // widest layer output (or input)
+    int64_t max_width = 0;  // widest layer output (the n of every product)
 };
 
 Layout make_layout(const Config& config, int64_t n_features);

@@ -12,6 +12,7 @@
 #include <omp.h>
 #endif
 
+#include "mlp/alloc_audit.hpp"
 #include "mlp/optim.hpp"
 #include "mlp/rng.hpp"
 
@@ -179,6 +180,8 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
     OptimizerState<float> opt;
     init_optimizer(opt, config, model.layout.n_params);
     std::vector<int64_t> perm(n);
+    const bool audit = step_audit_enabled();
+    if (audit) result.step_allocations = 0;
 
     for (int64_t epoch = 0; epoch < config.epochs; ++epoch) {
         if (ws.stopped()) {
@@ -200,6 +203,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
                 break;
             }
             const int64_t rows = std::min(batch, n - start);
+            if (audit) audit_begin();
             gather(train_data, perm.data() + start, 0, rows, ws);
             forward(model, config, ws, rows, true);
             if (ws.stopped()) {
@@ -208,6 +212,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
             }
             const double loss = loss_sum(config, ws, rows, ws.delta_a.data());
             if (!std::isfinite(loss)) {
+                if (audit) result.step_allocations += audit_end();
                 diverged = true;
                 break;
             }
@@ -219,7 +224,9 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
             }
             optimizer_step(config, lr, model.params.data(), ws.grad.data(), model.layout.n_params,
                            opt);
+            if (audit) result.step_allocations += audit_end();
         }
+        if (audit) audit_end();  // a step left early (interrupted) still stops counting
         if (interrupted) {
             result.status = Status::interrupted;
             break;
@@ -252,6 +259,28 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
     return result;
 }
 
+namespace {
+
+// Rough cost of a trial, for the order in which threads take trials: multiply-adds of the
+// forward and backward passes (about 3 per weight and row) plus an optimizer pass over every
+// parameter per step, over all epochs.
+double expected_cost(const Config& config, const Data& data) {
+    double weights = 0.0;
+    double params = 0.0;
+    int64_t in = data.d;
+    for (size_t l = 0; l <= config.hidden.size(); ++l) {
+        const int64_t out = l < config.hidden.size() ? config.hidden[l] : config.n_outputs;
+        weights += double(in) * double(out);
+        params += double(in + 1) * double(out);
+        in = out;
+    }
+    const double batch = double(std::max<int64_t>(1, std::min(config.batch_size, data.n)));
+    const double steps = std::ceil(double(data.n) / batch);
+    return double(config.epochs) * (3.0 * weights * double(data.n) + 8.0 * params * steps);
+}
+
+}  // namespace
+
 std::vector<Result> train_many(const std::vector<Config>& configs, const Data& train_data,
                                const Data* val_data, int threads, StopToken* stop,
                                Clock::time_point deadline) {
@@ -259,8 +288,20 @@ std::vector<Result> train_many(const std::vector<Config>& configs, const Data& t
     const int count = int(configs.size());
     std::vector<Result> results(count);
     threads = std::max(1, threads);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    // Largest trials first, handed out one at a time: the last trials to start are the short
+    // ones, so threads finish together (longest-processing-time-first). Each result goes to its
+    // own slot and depends only on its configuration, so the order changes no result.
+    std::vector<int> order(count);
+    std::vector<double> cost(count);
     for (int i = 0; i < count; ++i) {
+        order[i] = i;
+        cost[i] = expected_cost(configs[i], train_data);
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return cost[a] > cost[b]; });
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int pos = 0; pos < count; ++pos) {
+        const int i = order[pos];
         // Exceptions must not leave an OpenMP region: a failing trial (out of memory) is
         // recorded in its own result and disturbs no other.
         try {

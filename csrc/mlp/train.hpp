@@ -46,6 +46,9 @@ struct Result {
     double seconds = 0.0;
     Model<float> model;
     std::string error;  // what went wrong when status is failed
+    // Heap allocations made inside the training steps, counted only while the step audit is
+    // enabled (alloc_audit.hpp); -1 otherwise.
+    int64_t step_allocations = -1;
 };
 
 // Row order of epoch `epoch`: perm (its size is the row count) becomes a permutation drawn by
