@@ -1,7 +1,491 @@
+// tunecore._core's training functions: convert and check with the GIL held, train with it
+// released, hand back NumPy arrays. Long calls run on a worker thread while the calling thread
+// wakes every 20 ms to check for Ctrl-C (PyErr_CheckSignals); on a signal it raises the stop
+// flag the training polls between mini-batches, joins the worker and raises KeyboardInterrupt.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "bindings/bindings.hpp"
+#include "mlp/gemm.hpp"
+#include "mlp/network.hpp"
+#include "mlp/optim.hpp"
+#include "mlp/train.hpp"
+
+namespace py = pybind11;
 
 namespace tunecore::bindings {
 
-void bind_train(pybind11::module_& m) { (void)m; }
+namespace {
+
+using namespace tunecore::mlp;
+
+template <typename T>
+using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+// ---------------------------------------------------------------------------------------------
+// Conversions
+
+template <typename V>
+V get(const py::dict& d, const char* key) {
+    if (!d.contains(key)) throw std::invalid_argument(std::string("config lacks '") + key + "'");
+    return d[key].cast<V>();
+}
+
+Config config_from_dict(const py::dict& d) {
+    Config c;
+    c.hidden = get<std::vector<int>>(d, "hidden");
+    c.activation = parse_activation(get<std::string>(d, "activation"));
+    c.loss = parse_loss(get<std::string>(d, "loss"));
+    c.optimizer = parse_optimizer(get<std::string>(d, "optimizer"));
+    c.lr = get<double>(d, "lr");
+    c.momentum = get<double>(d, "momentum");
+    c.beta1 = get<double>(d, "beta1");
+    c.beta2 = get<double>(d, "beta2");
+    c.eps = get<double>(d, "eps");
+    c.rho = get<double>(d, "rho");
+    c.batch_size = get<int64_t>(d, "batch_size");
+    c.epochs = get<int64_t>(d, "epochs");
+    c.lr_decay = parse_decay(get<std::string>(d, "lr_decay"));
+    c.decay_rate = get<double>(d, "decay_rate");
+    c.decay_steps = get<int64_t>(d, "decay_steps");
+    c.batch_norm = get<bool>(d, "batch_norm");
+    c.bn_momentum = get<double>(d, "bn_momentum");
+    c.bn_eps = get<double>(d, "bn_eps");
+    c.l2 = get<double>(d, "l2");
+    c.n_outputs = get<int64_t>(d, "n_outputs");
+    c.seed = get<uint64_t>(d, "seed");
+    return c;
+}
+
+template <typename T>
+py::array_t<T> to_array(const T* data, std::vector<py::ssize_t> shape) {
+    py::array_t<T> out(shape);
+    if (out.size() > 0) std::memcpy(out.mutable_data(), data, sizeof(T) * out.size());
+    return out;
+}
+
+// Model (or a gradient laid out like its parameters) as lists of arrays per layer.
+template <typename T>
+py::dict params_to_dict(const Layout& layout, const T* params, const T* running) {
+    py::list weights, biases, gamma, beta, rmean, rvar;
+    for (const LayerLayout& layer : layout.layers) {
+        weights.append(to_array(params + layer.w, {layer.in, layer.out}));
+        if (layer.b >= 0) {
+            biases.append(to_array(params + layer.b, {layer.out}));
+        } else {
+            biases.append(py::none());
+        }
+        if (layer.gamma >= 0) {
+            gamma.append(to_array(params + layer.gamma, {layer.out}));
+            beta.append(to_array(params + layer.beta, {layer.out}));
+            if (running != nullptr) {
+                rmean.append(to_array(running + layer.running, {layer.out}));
+                rvar.append(to_array(running + layer.running + layer.out, {layer.out}));
+            } else {
+                rmean.append(py::none());
+                rvar.append(py::none());
+            }
+        } else {
+            gamma.append(py::none());
+            beta.append(py::none());
+            rmean.append(py::none());
+            rvar.append(py::none());
+        }
+    }
+    py::dict d;
+    d["weights"] = weights;
+    d["biases"] = biases;
+    d["gamma"] = gamma;
+    d["beta"] = beta;
+    d["running_mean"] = rmean;
+    d["running_var"] = rvar;
+    return d;
+}
+
+template <typename T>
+void copy_entry(const py::dict& d, const char* key, size_t l, T* dst, int64_t rows,
+                int64_t cols) {
+    py::list entries = d[key].cast<py::list>();
+    if (l >= entries.size()) throw std::invalid_argument(std::string(key) + " has too few layers");
+    auto a = entries[l].cast<CArray<T>>();
+    const bool matrix = cols > 0;
+    if ((matrix && (a.ndim() != 2 || a.shape(0) != rows || a.shape(1) != cols)) ||
+        (!matrix && (a.ndim() != 1 || a.shape(0) != rows))) {
+        throw std::invalid_argument(std::string(key) + "[" + std::to_string(l) +
+                                    "] has the wrong shape for this network");
+    }
+    std::memcpy(dst, a.data(), sizeof(T) * a.size());
+}
+
+template <typename T>
+Model<T> model_from_dict(const Config& config, int64_t n_features, const py::dict& d) {
+    Model<T> model = init_model<T>(config, n_features);
+    for (size_t l = 0; l < model.layout.layers.size(); ++l) {
+        const LayerLayout& layer = model.layout.layers[l];
+        copy_entry(d, "weights", l, model.params.data() + layer.w, layer.in, layer.out);
+        if (layer.b >= 0) copy_entry(d, "biases", l, model.params.data() + layer.b, layer.out, 0);
+        if (layer.gamma >= 0) {
+            copy_entry(d, "gamma", l, model.params.data() + layer.gamma, layer.out, 0);
+            copy_entry(d, "beta", l, model.params.data() + layer.beta, layer.out, 0);
+            copy_entry(d, "running_mean", l, model.running.data() + layer.running, layer.out, 0);
+            copy_entry(d, "running_var", l, model.running.data() + layer.running + layer.out,
+                       layer.out, 0);
+        }
+    }
+    return model;
+}
+
+// The arrays behind one Data, kept alive by the caller's frame.
+struct DataArrays {
+    CArray<float> x;
+    std::optional<CArray<int32_t>> labels;
+    std::optional<CArray<float>> targets;
+    Data data;
+};
+
+DataArrays make_data(const py::object& x, const py::object& labels, const py::object& targets,
+                     const char* name) {
+    DataArrays out{x.cast<CArray<float>>(), std::nullopt, std::nullopt, Data{}};
+    if (out.x.ndim() != 2) throw std::invalid_argument(std::string(name) + " must be 2-D");
+    out.data.x = out.x.data();
+    out.data.n = out.x.shape(0);
+    out.data.d = out.x.shape(1);
+    if (!labels.is_none()) {
+        out.labels = labels.cast<CArray<int32_t>>();
+        if (out.labels->ndim() != 1 || out.labels->shape(0) != out.data.n) {
+            throw std::invalid_argument(std::string(name) + ": labels must be 1-D with one entry per row");
+        }
+        out.data.labels = out.labels->data();
+    }
+    if (!targets.is_none()) {
+        out.targets = targets.cast<CArray<float>>();
+        if (out.targets->ndim() != 2 || out.targets->shape(0) != out.data.n) {
+            throw std::invalid_argument(std::string(name) + ": targets must be 2-D with one row per row");
+        }
+        out.data.targets = out.targets->data();
+        out.data.target_cols = out.targets->shape(1);
+    }
+    return out;
+}
+
+const char* status_name(Status s) {
+    switch (s) {
+        case Status::ok:
+            return "ok";
+        case Status::diverged:
+            return "diverged";
+        case Status::interrupted:
+            return "interrupted";
+        case Status::failed:
+        default:
+            return "failed";
+    }
+}
+
+py::dict result_to_dict(const Result& r) {
+    py::dict d;
+    d["status"] = status_name(r.status);
+    d["diverged_epoch"] = r.diverged_epoch;
+    d["epochs_run"] = r.epochs_run;
+    d["train_loss"] = to_array(r.train_loss.data(), {py::ssize_t(r.train_loss.size())});
+    d["val_loss"] = to_array(r.val_loss.data(), {py::ssize_t(r.val_loss.size())});
+    d["val_metric"] = to_array(r.val_metric.data(), {py::ssize_t(r.val_metric.size())});
+    d["seconds"] = r.seconds;
+    d["error"] = r.error;
+    if (r.status != Status::failed) {
+        d["params"] = params_to_dict(r.model.layout, r.model.params.data(),
+                                     r.model.running.data());
+    } else {
+        d["params"] = py::none();
+    }
+    return d;
+}
+
+// Run work(stop) on a worker thread with the GIL released; the calling thread polls for
+// signals every 20 ms. Raises KeyboardInterrupt (or whatever the signal handler raised).
+template <typename Work>
+void run_interruptible(Work&& work) {
+    std::atomic<bool> stop{false};
+    std::exception_ptr error;
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
+    bool signalled = false;
+    {
+        py::gil_scoped_release release;
+        std::thread worker([&] {
+            try {
+                work(stop);
+            } catch (...) {
+                error = std::current_exception();
+            }
+            {
+                std::lock_guard<std::mutex> lock(mutex);
+                done = true;
+            }
+            cv.notify_all();
+        });
+        for (;;) {
+            {
+                std::unique_lock<std::mutex> lock(mutex);
+                if (cv.wait_for(lock, std::chrono::milliseconds(20), [&] { return done; })) break;
+            }
+            py::gil_scoped_acquire acquire;
+            if (PyErr_CheckSignals() != 0) {
+                signalled = true;
+                stop.store(true);
+                break;
+            }
+        }
+        worker.join();
+    }
+    if (signalled) throw py::error_already_set();
+    if (error) std::rethrow_exception(error);
+}
+
+int default_threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+// ---------------------------------------------------------------------------------------------
+// Functions exposed to Python
+
+py::dict py_train(const py::object& x, const py::object& labels, const py::object& targets,
+                  const py::dict& config_dict, const py::object& x_val,
+                  const py::object& labels_val, const py::object& targets_val) {
+    const Config config = config_from_dict(config_dict);
+    DataArrays train_arrays = make_data(x, labels, targets, "X");
+    validate(config, train_arrays.data.d);
+    check_data(config, train_arrays.data, "X");
+    std::optional<DataArrays> val_arrays;
+    if (!x_val.is_none()) {
+        val_arrays = make_data(x_val, labels_val, targets_val, "X_val");
+        if (val_arrays->data.d != train_arrays.data.d) {
+            throw std::invalid_argument("X_val must have as many columns as X");
+        }
+        check_data(config, val_arrays->data, "X_val");
+    }
+    const Data* val = val_arrays ? &val_arrays->data : nullptr;
+    Result result;
+    run_interruptible([&](const std::atomic<bool>& stop) {
+        result = mlp::train(config, train_arrays.data, val, &stop);
+    });
+    return result_to_dict(result);
+}
+
+py::list py_train_many(const py::object& x, const py::object& labels, const py::object& targets,
+                       const py::list& config_dicts, const py::object& x_val,
+                       const py::object& labels_val, const py::object& targets_val, int threads) {
+    std::vector<Config> configs;
+    DataArrays train_arrays = make_data(x, labels, targets, "X");
+    std::optional<DataArrays> val_arrays;
+    if (!x_val.is_none()) {
+        val_arrays = make_data(x_val, labels_val, targets_val, "X_val");
+        if (val_arrays->data.d != train_arrays.data.d) {
+            throw std::invalid_argument("X_val must have as many columns as X");
+        }
+    }
+    for (size_t i = 0; i < config_dicts.size(); ++i) {
+        try {
+            configs.push_back(config_from_dict(config_dicts[i].cast<py::dict>()));
+            validate(configs.back(), train_arrays.data.d);
+            check_data(configs.back(), train_arrays.data, "X");
+            if (val_arrays) check_data(configs.back(), val_arrays->data, "X_val");
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument("configs[" + std::to_string(i) + "]: " + e.what());
+        }
+    }
+    const Data* val = val_arrays ? &val_arrays->data : nullptr;
+    std::vector<Result> results;
+    run_interruptible([&](const std::atomic<bool>& stop) {
+        results = mlp::train_many(configs, train_arrays.data, val, threads, &stop);
+    });
+    py::list out;
+    for (const Result& r : results) out.append(result_to_dict(r));
+    return out;
+}
+
+py::array_t<float> py_predict_logits(const py::dict& config_dict, const py::dict& params,
+                                     const py::object& x) {
+    const Config config = config_from_dict(config_dict);
+    auto xa = x.cast<CArray<float>>();
+    if (xa.ndim() != 2) throw std::invalid_argument("X must be 2-D");
+    Model<float> model = model_from_dict<float>(config, xa.shape(1), params);
+    const int64_t n = xa.shape(0);
+    py::array_t<float> out({py::ssize_t(n), py::ssize_t(config.n_outputs)});
+    float* dst = out.mutable_data();
+    const float* src = xa.data();
+    {
+        py::gil_scoped_release release;
+        predict_logits(model, config, src, n, dst);
+    }
+    return out;
+}
+
+py::dict py_init_params(const py::dict& config_dict, int64_t n_features) {
+    const Config config = config_from_dict(config_dict);
+    validate(config, n_features);
+    Model<float> model = init_model<float>(config, n_features);
+    return params_to_dict(model.layout, model.params.data(), model.running.data());
+}
+
+// Mean batch loss and its gradient (train mode) in float32 or float64, for the tests.
+template <typename T>
+py::tuple loss_and_grad(const py::dict& config_dict, const py::dict& params, const py::object& x,
+                        const py::object& labels, const py::object& targets) {
+    const Config config = config_from_dict(config_dict);
+    auto xa = x.cast<CArray<T>>();
+    if (xa.ndim() != 2 || xa.shape(0) < 1) throw std::invalid_argument("X must be 2-D, non-empty");
+    const int64_t rows = xa.shape(0);
+    const int64_t d = xa.shape(1);
+    validate(config, d);
+    Model<T> model = model_from_dict<T>(config, d, params);
+    Workspace<T> ws;
+    init_workspace(ws, model.layout, rows);
+    std::memcpy(ws.input.data(), xa.data(), sizeof(T) * rows * d);
+    if (config.loss == Loss::cross_entropy) {
+        auto la = labels.cast<CArray<int32_t>>();
+        if (la.ndim() != 1 || la.shape(0) != rows) throw std::invalid_argument("labels shape");
+        for (int64_t i = 0; i < rows; ++i) {
+            if (la.data()[i] < 0 || la.data()[i] >= config.n_outputs) {
+                throw std::invalid_argument("labels out of range");
+            }
+            ws.labels[i] = la.data()[i];
+        }
+    } else {
+        auto ta = targets.cast<CArray<T>>();
+        if (ta.ndim() != 2 || ta.shape(0) != rows || ta.shape(1) != config.n_outputs) {
+            throw std::invalid_argument("targets shape");
+        }
+        std::memcpy(ws.targets.data(), ta.data(), sizeof(T) * ta.size());
+    }
+    forward(model, config, ws, rows, true);
+    const double loss = loss_sum(config, ws, rows, ws.delta_a.data()) / double(rows);
+    backward(model, config, ws, rows);
+    // The reported loss includes the L2 term whose gradient backward adds.
+    double penalty = 0.0;
+    for (const LayerLayout& layer : model.layout.layers) {
+        for (int64_t i = 0; i < layer.in * layer.out; ++i) {
+            const double w = double(model.params[layer.w + i]);
+            penalty += w * w;
+        }
+    }
+    return py::make_tuple(loss + 0.5 * config.l2 * penalty,
+                          params_to_dict<T>(model.layout, ws.grad.data(), nullptr),
+                          params_to_dict<T>(model.layout, model.params.data(),
+                                            model.running.data()));
+}
+
+py::tuple py_optimizer_step(const py::dict& config_dict, double lr, CArray<float> params,
+                            CArray<float> grad, CArray<float> m, CArray<float> v, int64_t step) {
+    const Config config = config_from_dict(config_dict);
+    const int64_t n = params.size();
+    if (grad.size() != n) throw std::invalid_argument("grad must match params");
+    OptimizerState<float> state;
+    init_optimizer(state, config, n);
+    if (!state.m.empty()) {
+        if (m.size() != n) throw std::invalid_argument("m must match params");
+        std::memcpy(state.m.data(), m.data(), sizeof(float) * n);
+    }
+    if (!state.v.empty()) {
+        if (v.size() != n) throw std::invalid_argument("v must match params");
+        std::memcpy(state.v.data(), v.data(), sizeof(float) * n);
+    }
+    state.step = step;
+    std::vector<float> p(params.data(), params.data() + n);
+    optimizer_step(config, lr, p.data(), grad.data(), n, state);
+    auto opt_or_none = [&](const std::vector<float>& s) -> py::object {
+        if (s.empty()) return py::none();
+        return to_array(s.data(), {py::ssize_t(n)});
+    };
+    return py::make_tuple(to_array(p.data(), {py::ssize_t(n)}), opt_or_none(state.m),
+                          opt_or_none(state.v));
+}
+
+py::array_t<float> py_gemm(CArray<float> a, CArray<float> b, bool trans_a, bool trans_b,
+                           bool reference, const std::string& kernel) {
+    if (a.ndim() != 2 || b.ndim() != 2) throw std::invalid_argument("a and b must be 2-D");
+    const int64_t m = trans_a ? a.shape(1) : a.shape(0);
+    const int64_t k = trans_a ? a.shape(0) : a.shape(1);
+    const int64_t kb = trans_b ? b.shape(1) : b.shape(0);
+    const int64_t n = trans_b ? b.shape(0) : b.shape(1);
+    if (k != kb) throw std::invalid_argument("inner dimensions differ");
+    const ConstView<float> av{a.data(), trans_a ? 1 : a.shape(1), trans_a ? a.shape(1) : 1};
+    const ConstView<float> bv{b.data(), trans_b ? 1 : b.shape(1), trans_b ? b.shape(1) : 1};
+    py::array_t<float> c({py::ssize_t(m), py::ssize_t(n)});
+    if (reference) {
+        gemm_reference<float>(m, n, k, av, bv, c.mutable_data(), n, false, Epilogue<float>{});
+        return c;
+    }
+    const std::string previous = gemm_kernel_name();
+    if (!kernel.empty() && !set_gemm_kernel(kernel.c_str())) {
+        throw std::invalid_argument("kernel '" + kernel + "' is not available on this CPU");
+    }
+    std::vector<float> storage(gemm_scratch_a_floats() + gemm_scratch_b_floats(n) + 32);
+    auto base = reinterpret_cast<uintptr_t>(storage.data());
+    float* aligned = reinterpret_cast<float*>((base + 63) & ~uintptr_t(63));
+    GemmScratch scratch{aligned, aligned + (gemm_scratch_a_floats() + 15) / 16 * 16};
+    gemm(m, n, k, av, bv, c.mutable_data(), n, false, Epilogue<float>{}, scratch);
+    set_gemm_kernel(previous.c_str());
+    return c;
+}
+
+std::vector<std::string> py_gemm_kernels() {
+    const char* names[8];
+    const int count = available_gemm_kernels(names, 8);
+    return std::vector<std::string>(names, names + count);
+}
+
+}  // namespace
+
+void bind_train(py::module_& m) {
+    m.def("train", &py_train, py::arg("X"), py::arg("labels"), py::arg("targets"),
+          py::arg("config"), py::arg("X_val"), py::arg("labels_val"), py::arg("targets_val"),
+          "Train one MLP; inputs already checked by tunecore.training.");
+    m.def("train_many", &py_train_many, py::arg("X"), py::arg("labels"), py::arg("targets"),
+          py::arg("configs"), py::arg("X_val"), py::arg("labels_val"), py::arg("targets_val"),
+          py::arg("threads"), "Train several MLPs, one per thread.");
+    m.def("predict_logits", &py_predict_logits, py::arg("config"), py::arg("params"),
+          py::arg("X"), "Eval-mode network outputs (logits) of X.");
+    m.def("default_threads", &default_threads, "OpenMP's default thread count.");
+    m.def("gemm_kernel", [] { return std::string(gemm_kernel_name()); },
+          "The matrix micro-kernel in use.");
+    m.def("_gemm_kernels", &py_gemm_kernels, "Micro-kernels this CPU can run, best first.");
+    m.def("_init_params", &py_init_params, py::arg("config"), py::arg("n_features"));
+    m.def("_loss_grad32", &loss_and_grad<float>, py::arg("config"), py::arg("params"),
+          py::arg("X"), py::arg("labels"), py::arg("targets"));
+    m.def("_loss_grad64", &loss_and_grad<double>, py::arg("config"), py::arg("params"),
+          py::arg("X"), py::arg("labels"), py::arg("targets"));
+    m.def("_optimizer_step", &py_optimizer_step, py::arg("config"), py::arg("lr"),
+          py::arg("params"), py::arg("grad"), py::arg("m"), py::arg("v"), py::arg("step"));
+    m.def("_scheduled_lr",
+          [](const py::dict& config, int64_t epoch) {
+              return scheduled_lr(config_from_dict(config), epoch);
+          },
+          py::arg("config"), py::arg("epoch"));
+    m.def("_gemm", &py_gemm, py::arg("a"), py::arg("b"), py::arg("trans_a") = false,
+          py::arg("trans_b") = false, py::arg("reference") = false, py::arg("kernel") = "");
+}
 
 }  // namespace tunecore::bindings

@@ -1,0 +1,256 @@
+#include "mlp/train.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "mlp/optim.hpp"
+#include "mlp/rng.hpp"
+
+namespace tunecore::mlp {
+
+namespace {
+
+// Streams of the generator: layer l's initial weights use stream l; epoch e's shuffle uses
+// kShuffleStream + e.
+constexpr uint64_t kShuffleStream = uint64_t(1) << 32;
+
+// Rows evaluated at once in eval mode (validation, predict).
+constexpr int64_t kEvalRows = 256;
+
+void shuffle(std::vector<int64_t>& perm, uint64_t seed, int64_t epoch) {
+    const int64_t n = int64_t(perm.size());
+    for (int64_t i = 0; i < n; ++i) perm[i] = i;
+    for (int64_t i = n - 1; i > 0; --i) {
+        const auto j = int64_t(random_below(seed, kShuffleStream + uint64_t(epoch), uint64_t(i),
+                                            uint64_t(i + 1)));
+        std::swap(perm[i], perm[j]);
+    }
+}
+
+// Copy rows idx[0..rows) (or start..start+rows when idx is null) into the workspace.
+void gather(const Data& data, const int64_t* idx, int64_t start, int64_t rows,
+            Workspace<float>& ws) {
+    const int64_t d = data.d;
+    for (int64_t r = 0; r < rows; ++r) {
+        const int64_t src = idx ? idx[r] : start + r;
+        std::memcpy(ws.input.data() + r * d, data.x + src * d, sizeof(float) * d);
+        if (data.labels) ws.labels[r] = data.labels[src];
+        if (data.targets) {
+            std::memcpy(ws.targets.data() + r * data.target_cols,
+                        data.targets + src * data.target_cols, sizeof(float) * data.target_cols);
+        }
+    }
+}
+
+bool all_finite(const std::vector<float>& v) {
+    // A sum is NaN or inf as soon as one term is; one pass, no branch per element.
+    float acc = 0.0f;
+    for (float x : v) acc += x * 0.0f;
+    return acc == 0.0f;
+}
+
+}  // namespace
+
+void check_data(const Config& config, const Data& data, const char* name) {
+    const std::string where(name);
+    if (data.n < 1) throw std::invalid_argument(where + " must have at least one row");
+    if (config.loss == Loss::cross_entropy) {
+        if (!data.labels) throw std::invalid_argument(where + ": cross_entropy needs labels");
+        for (int64_t i = 0; i < data.n; ++i) {
+            if (data.labels[i] < 0 || data.labels[i] >= config.n_outputs) {
+                throw std::invalid_argument(where + ": class labels must be integers in [0, " +
+                                            std::to_string(config.n_outputs) + "), got " +
+                                            std::to_string(data.labels[i]));
+            }
+        }
+    } else {
+        if (!data.targets || data.target_cols != config.n_outputs) {
+            throw std::invalid_argument(where + ": targets must have " +
+                                        std::to_string(config.n_outputs) + " columns");
+        }
+    }
+}
+
+void evaluate(Model<float>& model, const Config& config, const Data& data, Workspace<float>& ws,
+              double* loss, double* metric) {
+    const int64_t k = config.n_outputs;
+    double total = 0.0;
+    int64_t correct = 0;
+    std::vector<double> ss_res, col_mean, ss_tot;
+    if (config.loss == Loss::mse) {
+        ss_res.assign(k, 0.0);
+        col_mean.assign(k, 0.0);
+        ss_tot.assign(k, 0.0);
+        for (int64_t i = 0; i < data.n; ++i) {
+            for (int64_t j = 0; j < k; ++j) col_mean[j] += data.targets[i * k + j];
+        }
+        for (int64_t j = 0; j < k; ++j) col_mean[j] /= double(data.n);
+        for (int64_t i = 0; i < data.n; ++i) {
+            for (int64_t j = 0; j < k; ++j) {
+                const double dy = data.targets[i * k + j] - col_mean[j];
+                ss_tot[j] += dy * dy;
+            }
+        }
+    }
+    for (int64_t start = 0; start < data.n; start += ws.capacity) {
+        const int64_t rows = std::min(ws.capacity, data.n - start);
+        gather(data, nullptr, start, rows, ws);
+        forward(model, config, ws, rows, false);
+        total += loss_sum(config, ws, rows, static_cast<float*>(nullptr));
+        const float* z = ws.out.back().data();
+        for (int64_t i = 0; i < rows; ++i) {
+            const float* zi = z + i * k;
+            if (config.loss == Loss::cross_entropy) {
+                const int64_t best = std::max_element(zi, zi + k) - zi;
+                correct += best == ws.labels[i];
+            } else if (config.loss == Loss::binary_cross_entropy) {
+                for (int64_t j = 0; j < k; ++j) {
+                    correct += (zi[j] > 0.0f) == (ws.targets[i * k + j] > 0.5f);
+                }
+            } else {
+                for (int64_t j = 0; j < k; ++j) {
+                    const double r = double(zi[j]) - double(ws.targets[i * k + j]);
+                    ss_res[j] += r * r;
+                }
+            }
+        }
+    }
+    *loss = total / double(data.n);
+    if (config.loss == Loss::cross_entropy) {
+        *metric = double(correct) / double(data.n);
+    } else if (config.loss == Loss::binary_cross_entropy) {
+        *metric = double(correct) / (double(data.n) * double(k));
+    } else {
+        // R^2 averaged over outputs; a constant column scores 1 when predicted exactly, else 0
+        // (scikit-learn's convention).
+        double r2 = 0.0;
+        for (int64_t j = 0; j < k; ++j) {
+            if (ss_tot[j] > 0.0) {
+                r2 += 1.0 - ss_res[j] / ss_tot[j];
+            } else {
+                r2 += ss_res[j] == 0.0 ? 1.0 : 0.0;
+            }
+        }
+        *metric = r2 / double(k);
+    }
+}
+
+void predict_logits(Model<float>& model, const Config& config, const float* x, int64_t n,
+                    float* out) {
+    Workspace<float> ws;
+    init_workspace(ws, model.layout, std::min<int64_t>(std::max<int64_t>(n, 1), kEvalRows));
+    const int64_t d = model.layout.n_features;
+    const int64_t k = model.layout.layers.back().out;
+    for (int64_t start = 0; start < n; start += ws.capacity) {
+        const int64_t rows = std::min(ws.capacity, n - start);
+        std::memcpy(ws.input.data(), x + start * d, sizeof(float) * rows * d);
+        forward(model, config, ws, rows, false);
+        std::memcpy(out + start * k, ws.out.back().data(), sizeof(float) * rows * k);
+    }
+}
+
+Result train(const Config& config, const Data& train_data, const Data* val_data,
+             const std::atomic<bool>* stop) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Result result;
+    result.model = init_model<float>(config, train_data.d);
+    Model<float>& model = result.model;
+
+    const int64_t n = train_data.n;
+    const int64_t batch = std::min<int64_t>(config.batch_size, n);
+    int64_t capacity = batch;
+    if (val_data) capacity = std::max(capacity, std::min(kEvalRows, val_data->n));
+    Workspace<float> ws;
+    init_workspace(ws, model.layout, capacity);
+    OptimizerState<float> opt;
+    init_optimizer(opt, config, model.layout.n_params);
+    std::vector<int64_t> perm(n);
+
+    for (int64_t epoch = 0; epoch < config.epochs; ++epoch) {
+        if (stop && stop->load(std::memory_order_relaxed)) {
+            result.status = Status::interrupted;
+            break;
+        }
+        const double lr = scheduled_lr(config, epoch);
+        shuffle(perm, config.seed, epoch);
+        double total = 0.0;
+        bool diverged = false;
+        bool interrupted = false;
+        for (int64_t start = 0; start < n; start += batch) {
+            if (stop && stop->load(std::memory_order_relaxed)) {
+                interrupted = true;
+                break;
+            }
+            const int64_t rows = std::min(batch, n - start);
+            gather(train_data, perm.data() + start, 0, rows, ws);
+            forward(model, config, ws, rows, true);
+            const double loss = loss_sum(config, ws, rows, ws.delta_a.data());
+            if (!std::isfinite(loss)) {
+                diverged = true;
+                break;
+            }
+            total += loss;
+            backward(model, config, ws, rows);
+            optimizer_step(config, lr, model.params.data(), ws.grad.data(), model.layout.n_params,
+                           opt);
+        }
+        if (interrupted) {
+            result.status = Status::interrupted;
+            break;
+        }
+        const double nan = std::nan("");
+        result.epochs_run = epoch + 1;
+        result.train_loss.push_back(diverged ? nan : total / double(n));
+        diverged = diverged || !all_finite(model.params) || !all_finite(model.running);
+        if (val_data) {
+            double vl = nan, vm = nan;
+            if (!diverged) {
+                evaluate(model, config, *val_data, ws, &vl, &vm);
+                diverged = !std::isfinite(vl);
+            }
+            result.val_loss.push_back(vl);
+            result.val_metric.push_back(vm);
+        }
+        if (diverged) {
+            result.status = Status::diverged;
+            result.diverged_epoch = epoch + 1;
+            break;
+        }
+    }
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return result;
+}
+
+std::vector<Result> train_many(const std::vector<Config>& configs, const Data& train_data,
+                               const Data* val_data, int threads, const std::atomic<bool>* stop) {
+    const int64_t count = int64_t(configs.size());
+    std::vector<Result> results(count);
+    threads = std::max(1, threads);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int64_t i = 0; i < count; ++i) {
+        // Exceptions must not leave an OpenMP region: a failing trial (out of memory) is
+        // recorded in its own result and disturbs no other.
+        try {
+            results[i] = train(configs[i], train_data, val_data, stop);
+        } catch (const std::exception& e) {
+            results[i].status = Status::failed;
+            results[i].error = e.what();
+        } catch (...) {
+            results[i].status = Status::failed;
+            results[i].error = "unknown error";
+        }
+    }
+    return results;
+}
+
+}  // namespace tunecore::mlp

@@ -1,0 +1,65 @@
+// Training loops: one trial (train) and many trials sharing one copy of the data (train_many).
+//
+// An epoch draws a permutation of the rows from (seed, epoch) (Fisher-Yates with the
+// counter-based generator), walks it in batches of batch_size rows (the last, shorter batch is
+// used), and takes one optimizer step per batch. The reported train loss of an epoch is the mean
+// over its rows of the per-row loss, measured during the epoch (before each step), without the
+// L2 term. A non-finite batch loss, parameter or validation loss stops the trial as diverged.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mlp/network.hpp"
+#include "mlp/types.hpp"
+
+namespace tunecore::mlp {
+
+// Read-only data, shared between trials. Float32, row-major (C order).
+struct Data {
+    const float* x = nullptr;         // n x d
+    int64_t n = 0;
+    int64_t d = 0;
+    const int32_t* labels = nullptr;  // n class labels (cross_entropy)
+    const float* targets = nullptr;   // n x target_cols (binary_cross_entropy, mse)
+    int64_t target_cols = 0;
+};
+
+enum class Status { ok, diverged, interrupted, failed };
+
+struct Result {
+    Status status = Status::ok;
+    int64_t diverged_epoch = 0;  // 1-based epoch of the divergence, 0 when none
+    int64_t epochs_run = 0;      // entries in the history (a diverged epoch counts)
+    std::vector<double> train_loss;
+    std::vector<double> val_loss;
+    std::vector<double> val_metric;  // accuracy (classification) or R^2 (mse)
+    double seconds = 0.0;
+    Model<float> model;
+    std::string error;  // what went wrong when status is failed
+};
+
+// Throw std::invalid_argument when the data does not fit the configuration.
+void check_data(const Config& config, const Data& data, const char* name);
+
+// Train one configuration. `stop` (may be null) is polled between mini-batches; when it turns
+// true the trial returns early with status interrupted.
+Result train(const Config& config, const Data& train_data, const Data* val_data,
+             const std::atomic<bool>* stop);
+
+// Train every configuration, one trial per OpenMP thread (dynamic schedule). Each result is
+// bitwise the one train() gives alone: trials share nothing writable.
+std::vector<Result> train_many(const std::vector<Config>& configs, const Data& train_data,
+                               const Data* val_data, int threads, const std::atomic<bool>* stop);
+
+// Metrics of a model on data (eval mode): mean loss and accuracy or R^2.
+void evaluate(Model<float>& model, const Config& config, const Data& data, Workspace<float>& ws,
+              double* loss, double* metric);
+
+// Logits (n x n_outputs, row-major) of x (n x d) in eval mode.
+void predict_logits(Model<float>& model, const Config& config, const float* x, int64_t n,
+                    float* out);
+
+}  // namespace tunecore::mlp

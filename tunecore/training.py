@@ -1,0 +1,740 @@
+"""Training of multilayer perceptrons on tunecore's C++ core.
+
+:func:`train` trains one network, :func:`train_many` a list of configurations in one call (one
+trial per thread, sharing one float32 copy of the data). Both check every argument here, convert
+the data once to float32 in C order, and release the GIL for the whole training; Ctrl-C stops it
+within about 0.1 s with KeyboardInterrupt.
+
+The network, in the core's terms (see ``csrc/mlp/network.hpp`` and ``csrc/mlp/optim.hpp``):
+
+- Dense layers ``a = act(x W + b)``; with ``batch_norm=True`` each hidden layer is
+  ``act(gamma * (x W - mu) / sqrt(var + bn_eps) + beta)`` without a dense bias (beta replaces
+  it). Training uses the batch mean and the *biased* batch variance; the running variance is
+  updated with the *unbiased* one: ``running = bn_momentum * running + (1 - bn_momentum) *
+  batch_stat`` (PyTorch's momentum is ``1 - bn_momentum``). Evaluation uses the running ones.
+- Weights uniform: He ``sqrt(6 / fan_in)`` bound for relu and leaky_relu (slope 0.01) hidden
+  layers, Xavier ``sqrt(6 / (fan_in + fan_out))`` for tanh, sigmoid, identity and the output
+  layer; biases 0. The generator is the core's own counter-based one, so the same seed gives
+  the same weights on every platform.
+- Losses, averaged over the batch (and over outputs for binary_cross_entropy and mse):
+  softmax cross-entropy on integer labels, sigmoid binary cross-entropy on targets in [0, 1],
+  squared error. The reported train loss of an epoch is measured during it, before each step,
+  without the L2 term.
+- L2: ``l2 / 2 * sum(W**2)`` over the dense weights (not biases, gamma or beta), i.e.
+  ``g += l2 * W``.
+- Optimizers, with g the gradient: sgd ``w -= lr * g``; momentum ``v = momentum * v + g;
+  w -= lr * v`` (PyTorch's form); rmsprop ``s = rho * s + (1 - rho) * g**2;
+  w -= lr * g / (sqrt(s) + eps)``; adam with bias correction ``w -= lr / (1 - beta1**t) * m /
+  (sqrt(v) / sqrt(1 - beta2**t) + eps)``.
+- Learning rate of epoch e (from 0), k = decay_rate, s = decay_steps: none ``lr``;
+  inverse_time ``lr / (1 + k e)``; exponential ``lr k**e``; step ``lr k**floor(e / s)``;
+  cosine ``lr (k + (1 - k) (1 + cos(pi e / epochs)) / 2)``.
+- Each epoch shuffles the rows from (seed, epoch); the last short batch is used.
+- A NaN or inf loss (or parameter, or validation loss) stops the training: status
+  ``"diverged"``, ``diverged_epoch`` the 1-based epoch, NaN in the history for it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from tunecore import _core
+from tunecore._seeding import resolve_seed
+
+__all__ = ["MLP", "TrainResult", "get_num_threads", "set_num_threads", "train", "train_many"]
+
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "identity")
+LOSSES = ("cross_entropy", "binary_cross_entropy", "mse")
+OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
+LR_DECAYS = ("none", "inverse_time", "exponential", "step", "cosine")
+
+#: train()'s keywords and their defaults; a train_many config may hold any of them.
+DEFAULTS: dict[str, Any] = {
+    "hidden": (64,),
+    "activation": "relu",
+    "loss": "cross_entropy",
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "momentum": 0.9,
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "eps": 1e-8,
+    "rho": 0.9,
+    "batch_size": 32,
+    "epochs": 10,
+    "lr_decay": "none",
+    "decay_rate": 0.0,
+    "decay_steps": 1,
+    "batch_norm": False,
+    "bn_momentum": 0.9,
+    "bn_eps": 1e-5,
+    "l2": 0.0,
+    "n_classes": None,
+    "seed": 0,
+}
+
+_lock = threading.Lock()
+_num_threads: int | None = None
+
+
+# ------------------------------------------------------------------------------------------
+# Threads
+
+
+def set_num_threads(n: int) -> None:
+    """Set how many threads :func:`train_many` uses when ``threads`` is None.
+
+    Parameters
+    ----------
+    n : int
+        Threads, >= 1.
+
+    Examples
+    --------
+    >>> import tunecore
+    >>> tunecore.set_num_threads(1)
+    >>> tunecore.get_num_threads()
+    1
+    """
+    global _num_threads
+    n = _check_int("n", n, minimum=1)
+    with _lock:
+        _num_threads = n
+
+
+def get_num_threads() -> int:
+    """Return the default thread count: the last :func:`set_num_threads`, else OpenMP's
+    default (``OMP_NUM_THREADS`` when set, else the number of cores).
+
+    Examples
+    --------
+    >>> import tunecore
+    >>> tunecore.get_num_threads() >= 1
+    True
+    """
+    with _lock:
+        if _num_threads is not None:
+            return _num_threads
+    return max(1, int(_core.default_threads()))
+
+
+# ------------------------------------------------------------------------------------------
+# Argument checks
+
+
+def _check_real(name: str, value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    return float(value)
+
+
+def _check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return value
+
+
+def _check_positive(name: str, value: Any) -> float:
+    x = _check_real(name, value)
+    if not (math.isfinite(x) and x > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return x
+
+
+def _check_unit(name: str, value: Any) -> float:
+    x = _check_real(name, value)
+    if not 0.0 <= x < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return x
+
+
+def _check_name(name: str, value: Any, options: Sequence[str]) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, one of {', '.join(options)}; got {value!r}")
+    if value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(options)}; got {value!r}")
+    return value
+
+
+def _check_hidden(value: Any) -> tuple[int, ...]:
+    if isinstance(value, (numbers.Integral,)) and not isinstance(value, (bool, np.bool_)):
+        widths: Sequence[Any] = (value,)
+    elif isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        raise TypeError(f"hidden must be an int or a sequence of ints, got {value!r}")
+    else:
+        widths = value
+    out = []
+    for w in widths:
+        if isinstance(w, (bool, np.bool_)) or not isinstance(w, numbers.Integral):
+            raise TypeError(f"hidden must be an int or a sequence of ints, got {value!r}")
+        if int(w) < 1:
+            raise ValueError(f"hidden widths must be >= 1, got {value!r}")
+        if int(w) > 2**31 - 1:
+            raise ValueError(f"hidden widths must be < 2**31, got {value!r}")
+        out.append(int(w))
+    return tuple(out)
+
+
+def _resolve_config(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return every train() keyword checked and resolved (defaults filled in)."""
+    unknown = sorted(set(options) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(
+            f"unknown option {unknown[0]!r}; valid options are {', '.join(DEFAULTS)}"
+        )
+    o = {**DEFAULTS, **options}
+    c: dict[str, Any] = {}
+    c["hidden"] = _check_hidden(o["hidden"])
+    c["activation"] = _check_name("activation", o["activation"], ACTIVATIONS)
+    c["loss"] = _check_name("loss", o["loss"], LOSSES)
+    c["optimizer"] = _check_name("optimizer", o["optimizer"], OPTIMIZERS)
+    c["lr"] = _check_positive("lr", o["lr"])
+    c["momentum"] = _check_unit("momentum", o["momentum"])
+    c["beta1"] = _check_unit("beta1", o["beta1"])
+    c["beta2"] = _check_unit("beta2", o["beta2"])
+    c["eps"] = _check_positive("eps", o["eps"])
+    c["rho"] = _check_unit("rho", o["rho"])
+    c["batch_size"] = _check_int("batch_size", o["batch_size"], minimum=1)
+    c["epochs"] = _check_int("epochs", o["epochs"], minimum=1)
+    c["lr_decay"] = _check_name("lr_decay", o["lr_decay"], LR_DECAYS)
+    rate = _check_real("decay_rate", o["decay_rate"])
+    if c["lr_decay"] in ("exponential", "step"):
+        if not 0.0 < rate <= 1.0:
+            raise ValueError(
+                f"decay_rate must be in (0, 1] for lr_decay={c['lr_decay']!r}, got {rate!r}"
+            )
+    elif c["lr_decay"] == "cosine":
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"decay_rate must be in [0, 1] for lr_decay='cosine', got {rate!r}")
+    elif not (math.isfinite(rate) and rate >= 0.0):
+        raise ValueError(f"decay_rate must be a finite number >= 0, got {rate!r}")
+    c["decay_rate"] = rate
+    c["decay_steps"] = _check_int("decay_steps", o["decay_steps"], minimum=1)
+    if not isinstance(o["batch_norm"], (bool, np.bool_)):
+        raise TypeError(f"batch_norm must be a bool, got {o['batch_norm']!r}")
+    c["batch_norm"] = bool(o["batch_norm"])
+    c["bn_momentum"] = _check_unit("bn_momentum", o["bn_momentum"])
+    c["bn_eps"] = _check_positive("bn_eps", o["bn_eps"])
+    l2 = _check_real("l2", o["l2"])
+    if not (math.isfinite(l2) and l2 >= 0.0):
+        raise ValueError(f"l2 must be a finite number >= 0, got {o['l2']!r}")
+    c["l2"] = l2
+    c["n_classes"] = (
+        None if o["n_classes"] is None else _check_int("n_classes", o["n_classes"], minimum=1)
+    )
+    c["seed"] = resolve_seed(o["seed"])
+    return c
+
+
+def _check_threads(threads: Any) -> int | None:
+    if threads is None:
+        return None
+    return _check_int("threads", threads, minimum=1)
+
+
+# ------------------------------------------------------------------------------------------
+# Data
+
+
+def _as_array(value: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} must be a numeric array, got {type(value).__name__}: {exc}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
+    return arr
+
+
+def _as_features(value: Any, name: str) -> np.ndarray:
+    """Return ``value`` as a checked float32 C-contiguous (n, d) array."""
+    arr = _as_array(value, name)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (samples x features), got shape {arr.shape}")
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"{name} must have at least one row and one column, got shape {arr.shape}")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"{name} must not contain NaN or inf")
+    out = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name} holds values beyond float32's range (about 3.4e38)")
+    return out
+
+
+def _as_targets(value: Any, name: str, n: int) -> np.ndarray:
+    arr = _as_array(value, name)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{name} must be 1-D (or 2-D for several outputs), got shape {arr.shape}")
+    if arr.shape[0] != n:
+        raise ValueError(f"{name} must have one entry per row of X ({n}), got {arr.shape[0]}")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"{name} must not contain NaN or inf")
+    return arr
+
+
+def _labels(y: np.ndarray, name: str, n_classes: int | None) -> np.ndarray:
+    """Class labels as int32, checked against n_classes (when known)."""
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D class labels for cross_entropy, got shape {y.shape}")
+    if y.dtype.kind == "f" and not np.array_equal(y, np.floor(y)):
+        raise ValueError(f"{name} must hold integer class labels, got non-integer values")
+    if y.size and (y.min() < 0 or (n_classes is not None and y.max() >= n_classes)):
+        bound = "n_classes" if n_classes is None else str(n_classes)
+        raise ValueError(
+            f"{name} must hold class labels in [0, {bound}), got values in "
+            f"[{y.min()!r}, {y.max()!r}]"
+        )
+    if y.size and y.max() > 2**31 - 2:
+        raise ValueError(f"{name} holds a class label too large: {y.max()!r}")
+    return y.astype(np.int32)
+
+
+def _targets(y: np.ndarray, name: str, loss: str) -> np.ndarray:
+    out = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
+    if out.shape[1] < 1:
+        raise ValueError(f"{name} must have at least one column, got shape {y.shape}")
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name} holds values beyond float32's range (about 3.4e38)")
+    if loss == "binary_cross_entropy" and ((out < 0).any() or (out > 1).any()):
+        raise ValueError(f"{name} must hold targets in [0, 1] for binary_cross_entropy")
+    return out
+
+
+class _Data:
+    """Training and validation data, converted once, with per-loss targets built on demand."""
+
+    def __init__(self, X: Any, y: Any, X_val: Any, y_val: Any) -> None:
+        self.X = _as_features(X, "X")
+        self.y = _as_targets(y, "y", self.X.shape[0])
+        if (X_val is None) != (y_val is None):
+            raise ValueError("X_val and y_val must be given together (or both be None)")
+        self.X_val = None if X_val is None else _as_features(X_val, "X_val")
+        self.y_val = None
+        if self.X_val is not None:
+            if self.X_val.shape[1] != self.X.shape[1]:
+                raise ValueError(
+                    f"X_val must have as many columns as X ({self.X.shape[1]}), "
+                    f"got {self.X_val.shape[1]}"
+                )
+            self.y_val = _as_targets(y_val, "y_val", self.X_val.shape[0])
+            if self.y_val.ndim != self.y.ndim or self.y_val.shape[1:] != self.y.shape[1:]:
+                raise ValueError(
+                    f"y_val must be shaped like y (per row {self.y.shape[1:]}), "
+                    f"got {self.y_val.shape}"
+                )
+        self._cache: dict[tuple[str, int | None], tuple] = {}
+
+    def for_loss(self, loss: str, n_classes: int | None) -> tuple:
+        """Return (labels, targets, labels_val, targets_val, n_outputs, n_classes)."""
+        key = (loss, n_classes)
+        if key not in self._cache:
+            self._cache[key] = self._build(loss, n_classes)
+        return self._cache[key]
+
+    def _build(self, loss: str, n_classes: int | None) -> tuple:
+        if loss == "cross_entropy":
+            labels = _labels(self.y, "y", n_classes)
+            labels_val = None if self.y_val is None else _labels(self.y_val, "y_val", n_classes)
+            if n_classes is None:
+                top = int(labels.max())
+                if labels_val is not None:
+                    top = max(top, int(labels_val.max()))
+                n_classes = top + 1
+            return labels, None, labels_val, None, n_classes, n_classes
+        if loss == "binary_cross_entropy":
+            if n_classes not in (None, 2) or (n_classes == 2 and self.y.ndim != 1):
+                raise ValueError(
+                    "n_classes must be None (or 2 with 1-D y) for binary_cross_entropy, "
+                    f"got {n_classes!r}"
+                )
+        elif n_classes is not None:
+            raise ValueError(f"n_classes must be None for loss='mse', got {n_classes!r}")
+        targets = _targets(self.y, "y", loss)
+        targets_val = None if self.y_val is None else _targets(self.y_val, "y_val", loss)
+        resolved = 2 if loss == "binary_cross_entropy" and self.y.ndim == 1 else None
+        return None, targets, None, targets_val, targets.shape[1], resolved
+
+
+def _core_config(config: Mapping[str, Any], n_outputs: int) -> dict[str, Any]:
+    core = dict(config)
+    core["hidden"] = list(config["hidden"])
+    core["n_outputs"] = int(n_outputs)
+    del core["n_classes"]
+    return core
+
+
+# ------------------------------------------------------------------------------------------
+# Results
+
+
+class MLP:
+    """A trained network: its parameters and eval-mode predictions.
+
+    Attributes
+    ----------
+    weights : list of ndarray
+        Dense weights per layer, shape (inputs, outputs), float32.
+    biases : list of ndarray
+        Dense biases per layer, shape (outputs,); zeros for batch-norm layers, whose shift is
+        ``beta``.
+    gamma, beta, running_mean, running_var : list of (ndarray or None)
+        Batch-norm parameters and running statistics per layer; None where a layer has no
+        batch norm (always the output layer).
+    config : dict
+        The resolved training configuration.
+    n_features, n_outputs : int
+        Input width and output width (classes for cross_entropy).
+    """
+
+    def __init__(
+        self, config: Mapping[str, Any], params: Mapping[str, list], *, targets_1d: bool = True
+    ) -> None:
+        self.config = dict(config)
+        self.weights = [np.asarray(w) for w in params["weights"]]
+        self.biases = [
+            np.zeros(w.shape[1], np.float32) if b is None else np.asarray(b)
+            for w, b in zip(self.weights, params["biases"])
+        ]
+        self.gamma = list(params["gamma"])
+        self.beta = list(params["beta"])
+        self.running_mean = list(params["running_mean"])
+        self.running_var = list(params["running_var"])
+        self.n_features = int(self.weights[0].shape[0])
+        self.n_outputs = int(self.weights[-1].shape[1])
+        self._targets_1d = targets_1d
+        self._params = dict(params)
+
+    @property
+    def loss(self) -> str:
+        return str(self.config["loss"])
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Network outputs before the final link (logits; predictions for mse), (n, outputs)."""
+        X32 = _as_features(X, "X")
+        if X32.shape[1] != self.n_features:
+            raise ValueError(
+                f"X must have {self.n_features} columns like the training data, "
+                f"got {X32.shape[1]}"
+            )
+        return _core.predict_logits(
+            _core_config(self.config, self.n_outputs), self._params, X32
+        )
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities: softmax (cross_entropy, (n, classes)) or sigmoid
+        (binary_cross_entropy: (n, 2) for one output, (n, outputs) for several)."""
+        if self.loss == "mse":
+            raise ValueError("predict_proba needs a classification model, got loss='mse'")
+        z = self.decision_function(X).astype(np.float64)
+        if self.loss == "cross_entropy":
+            z -= z.max(axis=1, keepdims=True)
+            e = np.exp(z)
+            return e / e.sum(axis=1, keepdims=True)
+        p = np.where(z >= 0, 1.0 / (1.0 + np.exp(-np.abs(z))), 1.0 - 1.0 / (1.0 + np.exp(-np.abs(z))))
+        if self.n_outputs == 1 and self._targets_1d:
+            return np.column_stack([1.0 - p[:, 0], p[:, 0]])
+        return p
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class labels (classification) or predicted values (mse)."""
+        z = self.decision_function(X)
+        if self.loss == "cross_entropy":
+            return np.argmax(z, axis=1)
+        if self.loss == "binary_cross_entropy":
+            labels = (z > 0).astype(np.int64)
+            return labels[:, 0] if self._targets_1d else labels
+        return z[:, 0].copy() if self._targets_1d else z
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy (classification; per element for several binary outputs) or R^2 (mse,
+        averaged over outputs)."""
+        X32 = _as_features(X, "X")
+        y_arr = _as_targets(y, "y", X32.shape[0])
+        if self.loss == "cross_entropy":
+            labels = _labels(y_arr, "y", self.n_outputs)
+            return float(np.mean(self.predict(X32) == labels))
+        if self.loss == "binary_cross_entropy":
+            truth = _targets(y_arr, "y", self.loss) > 0.5
+            pred = self.decision_function(X32) > 0
+            return float(np.mean(pred == truth))
+        truth64 = _targets(y_arr, "y", self.loss).astype(np.float64)
+        pred64 = self.decision_function(X32).astype(np.float64)
+        ss_res = ((pred64 - truth64) ** 2).sum(axis=0)
+        ss_tot = ((truth64 - truth64.mean(axis=0)) ** 2).sum(axis=0)
+        r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0),
+                      np.where(ss_res == 0, 1.0, 0.0))
+        return float(r2.mean())
+
+    def __repr__(self) -> str:
+        widths = [self.n_features] + [w.shape[1] for w in self.weights]
+        return f"MLP({'-'.join(map(str, widths))}, activation={self.config['activation']!r})"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What one training produced.
+
+    Attributes
+    ----------
+    history : dict of str to ndarray
+        Per-epoch float64 series: ``train_loss``; with validation data also ``val_loss`` and
+        ``val_accuracy`` (classification) or ``val_r2`` (mse). A diverged epoch holds NaN.
+    status : str
+        ``"ok"`` or ``"diverged"``.
+    diverged_epoch : int or None
+        The 1-based epoch whose loss (or parameters) turned NaN or inf; None when ok.
+    epochs_run : int
+        Epochs in the history (the diverged one included).
+    seconds : float
+        Wall-clock time of the training in the core.
+    config : dict
+        Every train() keyword as resolved (``n_classes`` and ``seed`` filled in).
+    model : MLP
+        The network as it was when training stopped.
+    """
+
+    history: dict[str, np.ndarray]
+    status: str
+    diverged_epoch: int | None
+    epochs_run: int
+    seconds: float
+    config: dict[str, Any]
+    model: MLP
+
+
+def _make_result(raw: Mapping[str, Any], config: dict[str, Any], data: _Data) -> TrainResult:
+    if raw["status"] == "failed":
+        raise RuntimeError(f"training failed in the core: {raw['error']}")
+    history = {"train_loss": np.asarray(raw["train_loss"], dtype=np.float64)}
+    if data.X_val is not None:
+        history["val_loss"] = np.asarray(raw["val_loss"], dtype=np.float64)
+        metric = "val_r2" if config["loss"] == "mse" else "val_accuracy"
+        history[metric] = np.asarray(raw["val_metric"], dtype=np.float64)
+    status = str(raw["status"])
+    return TrainResult(
+        history=history,
+        status=status,
+        diverged_epoch=int(raw["diverged_epoch"]) if status == "diverged" else None,
+        epochs_run=int(raw["epochs_run"]),
+        seconds=float(raw["seconds"]),
+        config=config,
+        model=MLP(config, raw["params"], targets_1d=data.y.ndim == 1),
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Training
+
+
+def train(
+    X: Any,
+    y: Any,
+    *,
+    hidden: int | Sequence[int] = (64,),
+    activation: str = "relu",
+    loss: str = "cross_entropy",
+    optimizer: str = "adam",
+    lr: float = 1e-3,
+    momentum: float = 0.9,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    rho: float = 0.9,
+    batch_size: int = 32,
+    epochs: int = 10,
+    lr_decay: str = "none",
+    decay_rate: float = 0.0,
+    decay_steps: int = 1,
+    batch_norm: bool = False,
+    bn_momentum: float = 0.9,
+    bn_eps: float = 1e-5,
+    l2: float = 0.0,
+    n_classes: int | None = None,
+    seed: int | None = 0,
+    X_val: Any = None,
+    y_val: Any = None,
+    threads: int | None = None,
+) -> TrainResult:
+    """Train a multilayer perceptron.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Inputs, any numeric dtype and memory layout; converted once to float32.
+    y : array_like
+        Integer class labels in [0, n_classes) (cross_entropy); targets in [0, 1], 1-D or one
+        column per output (binary_cross_entropy); values, 1-D or 2-D (mse).
+    hidden : int or sequence of int
+        Hidden layer widths; ``()`` trains a linear model.
+    activation : {"relu", "leaky_relu", "tanh", "sigmoid", "identity"}
+    loss : {"cross_entropy", "binary_cross_entropy", "mse"}
+    optimizer : {"sgd", "momentum", "rmsprop", "adam"}
+    lr : float
+        Learning rate, > 0.
+    momentum : float
+        Momentum coefficient in [0, 1) (optimizer="momentum").
+    beta1, beta2, eps : float
+        Adam's coefficients (beta in [0, 1)); eps also serves RMSprop.
+    rho : float
+        RMSprop's decay of the squared-gradient average, in [0, 1).
+    batch_size : int
+        Rows per step, >= 1; a batch larger than the data is one batch.
+    epochs : int
+        Passes over the data, >= 1.
+    lr_decay : {"none", "inverse_time", "exponential", "step", "cosine"}
+        Per-epoch schedule of the learning rate (see the module docstring).
+    decay_rate : float
+        The schedule's k.
+    decay_steps : int
+        Epochs per step of the "step" schedule.
+    batch_norm : bool
+        Batch normalization in every hidden layer, before the activation.
+    bn_momentum, bn_eps : float
+        Running-statistics momentum in [0, 1) and the variance epsilon.
+    l2 : float
+        Weight decay coefficient (``g += l2 * W``), >= 0.
+    n_classes : int or None
+        Classes for cross_entropy; None takes max(y, y_val) + 1.
+    seed : int or None
+        Seed of the initial weights and the shuffles; None draws one (see ``config``).
+    X_val, y_val : array_like or None
+        Validation data, scored after every epoch.
+    threads : int or None
+        Reserved for threads inside the kernels; in this version one training runs on one
+        thread (use :func:`train_many` to train several at once).
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    ValueError
+        For a value out of range (the message names the argument).
+    TypeError
+        For a value of the wrong type (e.g. a str or bool where a number belongs).
+    KeyboardInterrupt
+        On Ctrl-C, within about 0.1 s.
+
+    Examples
+    --------
+    >>> import numpy as np, tunecore
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 4)); y = (X[:, 0] > 0).astype(int)
+    >>> result = tunecore.train(X, y, hidden=(16,), epochs=20, lr=0.01, seed=1)
+    >>> result.status, result.epochs_run
+    ('ok', 20)
+    >>> result.model.score(X, y) > 0.9
+    True
+    """
+    options = dict(
+        hidden=hidden, activation=activation, loss=loss, optimizer=optimizer, lr=lr,
+        momentum=momentum, beta1=beta1, beta2=beta2, eps=eps, rho=rho, batch_size=batch_size,
+        epochs=epochs, lr_decay=lr_decay, decay_rate=decay_rate, decay_steps=decay_steps,
+        batch_norm=batch_norm, bn_momentum=bn_momentum, bn_eps=bn_eps, l2=l2,
+        n_classes=n_classes, seed=seed,
+    )  # fmt: skip
+    config = _resolve_config(options)
+    _check_threads(threads)
+    data = _Data(X, y, X_val, y_val)
+    labels, targets, labels_val, targets_val, n_outputs, n_cls = data.for_loss(
+        config["loss"], config["n_classes"]
+    )
+    config["n_classes"] = n_cls
+    raw = _core.train(
+        data.X, labels, targets, _core_config(config, n_outputs), data.X_val, labels_val,
+        targets_val,
+    )
+    return _make_result(raw, config, data)
+
+
+def train_many(
+    X: Any,
+    y: Any,
+    configs: Sequence[Mapping[str, Any]],
+    *,
+    X_val: Any = None,
+    y_val: Any = None,
+    threads: int | None = None,
+) -> list[TrainResult]:
+    """Train several configurations on the same data, one trial per thread.
+
+    Every result is bitwise the one :func:`train` gives for the same configuration, whatever
+    the thread count; a diverged trial disturbs no other. All configurations are checked
+    before any training starts.
+
+    Parameters
+    ----------
+    X, y, X_val, y_val
+        As in :func:`train`; converted once and shared by every trial.
+    configs : sequence of dict
+        Each holds :func:`train`'s keywords (missing ones take train's defaults).
+    threads : int or None
+        Trials trained at once; None uses :func:`get_num_threads`.
+
+    Returns
+    -------
+    list of TrainResult
+        In the order of ``configs``.
+
+    Examples
+    --------
+    >>> import numpy as np, tunecore
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3)); y = (X.sum(axis=1) > 0).astype(int)
+    >>> results = tunecore.train_many(X, y, [{"lr": 1e-2}, {"lr": 1e-3, "hidden": ()}])
+    >>> [r.status for r in results]
+    ['ok', 'ok']
+    """
+    if isinstance(configs, (str, bytes, Mapping)) or not isinstance(configs, Sequence):
+        raise TypeError(f"configs must be a list of dicts, got {type(configs).__name__}")
+    threads = _check_threads(threads)
+    resolved = []
+    for i, options in enumerate(configs):
+        if not isinstance(options, Mapping):
+            raise TypeError(f"configs[{i}] must be a dict, got {type(options).__name__}")
+        try:
+            resolved.append(_resolve_config(options))
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"configs[{i}]: {exc}") from None
+    data = _Data(X, y, X_val, y_val)
+    if not resolved:
+        return []
+
+    # One core call per target encoding (labels or float targets); usually just one.
+    groups: dict[tuple, list[int]] = {}
+    prepared = []
+    for i, config in enumerate(resolved):
+        try:
+            prep = data.for_loss(config["loss"], config["n_classes"])
+        except ValueError as exc:
+            raise ValueError(f"configs[{i}]: {exc}") from None
+        config["n_classes"] = prep[5]
+        prepared.append(prep)
+        groups.setdefault((config["loss"] == "cross_entropy", prep[4]), []).append(i)
+    if threads is None:
+        threads = get_num_threads()
+
+    results: list[TrainResult | None] = [None] * len(resolved)
+    for indices in groups.values():
+        first = prepared[indices[0]]
+        labels, targets, labels_val, targets_val = first[0], first[1], first[2], first[3]
+        core_configs = [_core_config(resolved[i], prepared[i][4]) for i in indices]
+        raws = _core.train_many(
+            data.X, labels, targets, core_configs, data.X_val, labels_val, targets_val,
+            min(threads, len(indices)),
+        )
+        for i, raw in zip(indices, raws):
+            if raw["status"] == "failed":
+                raise RuntimeError(f"configs[{i}]: training failed in the core: {raw['error']}")
+            results[i] = _make_result(raw, resolved[i], data)
+    return [r for r in results if r is not None]
