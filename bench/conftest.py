@@ -30,12 +30,12 @@ _QUICK = "--benchmark-disable" in sys.argv or os.environ.get("TUNECORE_BENCH_QUI
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from peers import machine as _machine  # noqa: E402  (must not import numpy before this)
+from peers import machine as _machine
 
 if not _QUICK:
     _machine.unset_openblas_overrides()
 
-import pytest  # noqa: E402
+import pytest
 
 QUICK_SAMPLES = 2048
 DEFAULT_THREADS = (1, 2)

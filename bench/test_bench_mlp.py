@@ -21,15 +21,25 @@ from peers import CONTENDERS, Unavailable, make
 from peers.data import SHAPES, dataset, flops_per_sample
 from peers.timing import epoch_times, throughput, warm_up
 
-# Training accuracy every contender must reach after its epoch(s): digits after one epoch at
-# lr 1e-3 lands near 0.7-0.9; the synthetic blobs are separable within a few dozen steps.
-MIN_ACCURACY = {"digits": 0.5, "synthetic": 0.9}
+# Training accuracy every contender must reach after its epoch(s), against 0.1 by chance:
+# digits after one epoch at lr 1e-3 lands between about 0.55 and 0.9 depending on the
+# initialisation; the synthetic blobs are separable within a few dozen steps.
+MIN_ACCURACY = {"digits": 0.35, "synthetic": 0.9}
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=[s.id for s in SHAPES])
 @pytest.mark.parametrize("contender", CONTENDERS)
-def test_epoch(benchmark, contender, shape, bench_threads, bench_quick, bench_samples,
-               machine, pinned, blas_peak):  # fmt: skip
+def test_epoch(
+    benchmark,
+    contender,
+    shape,
+    bench_threads,
+    bench_quick,
+    bench_samples,
+    machine,
+    pinned,
+    blas_peak,
+):
     # Quick mode: at least 16 steps per epoch, so the accuracy check means something.
     n = max(bench_samples, 16 * shape.batch_size) if bench_quick else bench_samples
     X, y = dataset(shape, n)
@@ -68,9 +78,7 @@ def test_epoch(benchmark, contender, shape, bench_threads, bench_quick, bench_sa
         figures = throughput(shape, X.shape[0], median)
         benchmark.extra_info.update(figures)
         benchmark.extra_info["single_core_peak_gflops"] = blas_peak(1)
-        benchmark.extra_info["share_of_peak"] = figures["gflops"] / (
-            blas_peak(1) * bench_threads
-        )
+        benchmark.extra_info["share_of_peak"] = figures["gflops"] / (blas_peak(1) * bench_threads)
 
     assert accuracy >= MIN_ACCURACY[shape.data], (contender, shape.id, accuracy)
 

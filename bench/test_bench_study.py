@@ -48,7 +48,9 @@ def test_study_tunecore(benchmark, threads, study_size, bench_quick, machine):
 
     n_configs, epochs = study_size
     benchmark.group = "study digits"
-    out = benchmark.pedantic(run_tunecore, args=(n_configs, epochs, threads), **_rounds(bench_quick))
+    out = benchmark.pedantic(
+        run_tunecore, args=(n_configs, epochs, threads), **_rounds(bench_quick)
+    )
     _record(benchmark, out, "tunecore.train_many", threads, n_configs, epochs, machine)
     assert len(out["val_accuracy"]) == n_configs
     assert out["best_val_accuracy"] >= 0.85

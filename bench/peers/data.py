@@ -100,8 +100,6 @@ def digits_split(seed: int = 0) -> tuple[np.ndarray, ...]:
     from sklearn.model_selection import train_test_split
 
     X, y = digits()
-    X_tr, X_val, y_tr, y_val = train_test_split(
-        X, y, test_size=0.2, stratify=y, random_state=seed
-    )
+    X_tr, X_val, y_tr, y_val = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed)
     c = np.ascontiguousarray
     return c(X_tr), c(y_tr), c(X_val), c(y_val)

@@ -97,7 +97,9 @@ def machine_info() -> dict[str, Any]:
         "blas": blas_kernel(),
         "python": platform.python_version(),
         "openblas_overrides_removed": sorted(_UNSET_STATE["removed"]),
-        "openblas_overrides_now": {k: os.environ[k] for k in OPENBLAS_OVERRIDES if k in os.environ},
+        "openblas_overrides_now": {
+            k: os.environ[k] for k in OPENBLAS_OVERRIDES if k in os.environ
+        },
     }
     if _UNSET_STATE["numpy_was_loaded"]:
         info["warning"] = "numpy was loaded before the OpenBLAS overrides were removed"

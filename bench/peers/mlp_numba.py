@@ -16,18 +16,23 @@ from numba import njit
 from .mlp_numpy import FlatParams, shuffle_rng
 
 
-@njit(cache=True, fastmath=False)
-def _step(Xs, ys, idx, Ws, bs, gWs, gbs, acts, deltas, flat, grad, m1, m2, t, lr, b1, b2, eps):
-    """One Adam step on the batch ``Xs[idx]``; buffers in ``acts``/``deltas`` hold len(idx) rows.
+@njit(cache=True)
+def _step(X, y, idx, net, bufs, opt, t, hyper):
+    """One Adam step on the batch ``X[idx]``.
 
-    Shapes: Xs (n, d0); Ws[l] (d_l, d_l+1); acts[l] (m, d_l), acts[L] holds the logits and
-    then their gradient; deltas[l] (m, d_l) the gradient w.r.t. acts[l] for l >= 1.
+    ``net`` = (Ws, bs, gWs, gbs): per-layer weights (d_l, d_l+1), biases and their gradient
+    buffers (views into ``opt``'s flat vectors). ``bufs`` = (acts, deltas): acts[l] (m, d_l)
+    the layer inputs, acts[L] the logits and then their gradient; deltas[l] (m, d_l) the
+    gradient w.r.t. acts[l], l >= 1. ``opt`` = (params, grad, m1, m2) flat float32 vectors;
+    ``hyper`` = (lr, beta1, beta2, eps).
     """
+    Ws, bs, gWs, gbs = net
+    acts, deltas = bufs
     L = len(Ws)
     m = idx.shape[0]
     x0 = acts[0]
     for r in range(m):
-        x0[r, :] = Xs[idx[r], :]
+        x0[r, :] = X[idx[r], :]
 
     for l in range(L):
         z = acts[l + 1]
@@ -56,8 +61,9 @@ def _step(Xs, ys, idx, Ws, bs, gWs, gbs, acts, deltas, flat, grad, m1, m2, t, lr
         scale = inv_m / s
         for c in range(g.shape[1]):
             g[r, c] *= scale
-        g[r, ys[idx[r]]] -= inv_m
+        g[r, y[idx[r]]] -= inv_m
 
+    # Backward: weight and bias gradients overwrite gWs / gbs.
     for l in range(L - 1, -1, -1):
         np.dot(acts[l].T, g, gWs[l])
         gb = gbs[l]
@@ -77,32 +83,32 @@ def _step(Xs, ys, idx, Ws, bs, gWs, gbs, acts, deltas, flat, grad, m1, m2, t, lr
 
     # Adam, bias correction folded into the step size, eps placed as in PyTorch (see
     # NumpyMLP._adam).
+    params, grad, m1, m2 = opt
+    lr, b1, b2, eps = hyper
     c2 = np.sqrt(1.0 - b2**t)
     step = np.float32(lr * c2 / (1.0 - b1**t))
     fb1, fb2, feps = np.float32(b1), np.float32(b2), np.float32(eps * c2)
-    for i in range(flat.shape[0]):
+    one = np.float32(1.0)
+    for i in range(params.shape[0]):
         gi = grad[i]
-        mi = fb1 * m1[i] + (np.float32(1.0) - fb1) * gi
-        vi = fb2 * m2[i] + (np.float32(1.0) - fb2) * gi * gi
+        mi = fb1 * m1[i] + (one - fb1) * gi
+        vi = fb2 * m2[i] + (one - fb2) * gi * gi
         m1[i] = mi
         m2[i] = vi
-        flat[i] -= step * mi / (np.sqrt(vi) + feps)
+        params[i] -= step * mi / (np.sqrt(vi) + feps)
 
 
 @njit(cache=True)
-def _epoch(X, y, perm, B, Ws, bs, gWs, gbs, acts, deltas, tacts, tdeltas, flat, grad, m1, m2, t,
-           lr, b1, b2, eps):  # fmt: skip
-    """Train one epoch in order ``perm``; ``tacts``/``tdeltas`` serve the last, short batch."""
+def _epoch(X, y, perm, B, net, bufs, tail_bufs, opt, t, hyper):
+    """Train one epoch in order ``perm``; ``tail_bufs`` serve the last, short batch."""
     n = perm.shape[0]
     full = n // B
     for k in range(full):
         t += 1
-        _step(X, y, perm[k * B : (k + 1) * B], Ws, bs, gWs, gbs, acts, deltas, flat, grad,
-              m1, m2, t, lr, b1, b2, eps)  # fmt: skip
+        _step(X, y, perm[k * B : (k + 1) * B], net, bufs, opt, t, hyper)
     if n > full * B:
         t += 1
-        _step(X, y, perm[full * B :], Ws, bs, gWs, gbs, tacts, tdeltas, flat, grad,
-              m1, m2, t, lr, b1, b2, eps)  # fmt: skip
+        _step(X, y, perm[full * B :], net, tail_bufs, opt, t, hyper)
     return t
 
 
@@ -139,6 +145,11 @@ class NumbaMLP:
         self.batch_size = batch_size
         self.acts, self.deltas = self._buffers(batch_size)
         self._tail: dict[int, tuple] = {}
+        # The compiled epoch's arguments, built once.
+        self._net = (tuple(self.W), tuple(self.b), tuple(self.gW), tuple(self.gb))
+        self._opt = (self.params.flat, self.grad, self.m1, self.m2)
+        self._hyper = (float(lr), float(beta1), float(beta2), float(eps))
+        self._bufs = (self.acts, self.deltas)
 
     def _buffers(self, rows: int) -> tuple[tuple, tuple]:
         acts = tuple(np.empty((rows, s), dtype=np.float32) for s in self.sizes)
@@ -153,12 +164,9 @@ class NumbaMLP:
         rest = n % B
         if rest not in self._tail:
             self._tail[rest] = self._buffers(max(rest, 1))
-        tacts, tdeltas = self._tail[rest]
         self.t = _epoch(
-            X, y, perm, B, tuple(self.W), tuple(self.b), tuple(self.gW), tuple(self.gb),
-            self.acts, self.deltas, tacts, tdeltas, self.params.flat, self.grad, self.m1,
-            self.m2, self.t, self.lr, self.beta1, self.beta2, self.eps,
-        )  # fmt: skip
+            X, y, perm, B, self._net, self._bufs, self._tail[rest], self._opt, self.t, self._hyper
+        )
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Return the predicted class of every row of ``X``."""

@@ -65,18 +65,14 @@ def to_train_kwargs(params: dict[str, Any], epochs: int, seed: int) -> dict[str,
     }
 
 
-def run_tunecore(
-    n_configs: int = 32, epochs: int = 10, threads: int = 2
-) -> dict[str, Any]:
+def run_tunecore(n_configs: int = 32, epochs: int = 10, threads: int = 2) -> dict[str, Any]:
     """All configurations in one ``tunecore.training.train_many`` call."""
     from tunecore import training
 
     X_tr, y_tr, X_val, y_val = digits_split()
     configs = [to_train_kwargs(p, epochs, i) for i, p in enumerate(sample_configs(n_configs))]
     t0 = time.perf_counter()
-    results = training.train_many(
-        X_tr, y_tr, configs, X_val=X_val, y_val=y_val, threads=threads
-    )
+    results = training.train_many(X_tr, y_tr, configs, X_val=X_val, y_val=y_val, threads=threads)
     seconds = time.perf_counter() - t0
     accs = [float(r.history["val_accuracy"][-1]) for r in results]
     return {"seconds": seconds, "best_val_accuracy": max(accs), "val_accuracy": accs}
@@ -120,8 +116,9 @@ def run_sklearn(n_configs: int = 32, epochs: int = 10, n_jobs: int = 2) -> dict[
     y = np.concatenate([y_tr, y_val])
     fold = np.r_[np.full(len(y_tr), -1), np.zeros(len(y_val), dtype=int)]
     search = RandomizedSearchCV(
-        MLPClassifier(solver="adam", activation="relu", alpha=0.0, max_iter=epochs,
-                      random_state=0),  # fmt: skip
+        MLPClassifier(
+            solver="adam", activation="relu", alpha=0.0, max_iter=epochs, random_state=0
+        ),
         distributions(),
         n_iter=n_configs,
         cv=PredefinedSplit(fold),

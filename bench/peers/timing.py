@@ -73,6 +73,7 @@ def measure(
         "n_samples": int(X.shape[0]),
         "median_s": median,
         "reps": len(times),
+        "best_s": min(times),
         "spread": (max(times) - min(times)) / median,
     }
     row.update(throughput(shape, X.shape[0], median))
