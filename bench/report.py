@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from peers import CONTENDERS, Unavailable, versions
 from peers.data import SHAPES, SYNTHETIC_SAMPLES, dataset
-from peers.timing import measure
+from peers.timing import measure_group
 
 
 def log(msg: str) -> None:
@@ -50,18 +50,18 @@ def run_throughput(args: argparse.Namespace) -> list[dict[str, Any]]:
     for shape in shapes:
         X, y = dataset(shape, args.samples)
         for threads in args.threads:
-            for name in args.contenders:
-                try:
-                    row = measure(name, shape, threads, X, y, min_time=args.min_time)
-                except Unavailable as exc:
-                    log(f"skip {name}: {exc}")
-                    continue
+            group, skipped = measure_group(
+                args.contenders, shape, threads, X, y, min_time=args.min_time
+            )
+            for name, why in skipped.items():
+                log(f"skip {name}: {why}")
+            for row in group:
                 log(
                     f"{shape.id:>22} {threads}t {row['contender']:>12}: "
                     f"{row['samples_per_s']:>12,.0f} samples/s {row['gflops']:7.1f} GFLOP/s "
                     f"({row['reps']} epochs, spread {row['spread']:.0%})"
                 )
-                rows.append(row)
+            rows.extend(group)
     return rows
 
 

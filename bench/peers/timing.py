@@ -60,21 +60,80 @@ def measure(
 
     Raises :class:`peers.Unavailable` where the contender cannot run here.
     """
-    trainer = make(name, shape.sizes, shape.batch_size, seed=seed, threads=threads)
+    from . import Unavailable
+
+    rows, skipped = measure_group(
+        [name], shape, threads, X, y, min_time=min_time, min_reps=min_reps, seed=seed
+    )
+    if skipped:
+        raise Unavailable(skipped[name])
+    return rows[0]
+
+
+def measure_group(
+    names: list[str],
+    shape: Shape,
+    threads: int,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    min_time: float = 1.0,
+    min_reps: int = 3,
+    max_reps: int = 200,
+    seed: int = 0,
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Time several contenders on one shape, their epochs interleaved round-robin.
+
+    Interleaving spreads any slow-down of a shared machine over every contender alike,
+    instead of over whichever ran at the wrong moment. Each contender runs until it has
+    ``min_reps`` epochs and ``min_time`` seconds (or ``max_reps`` epochs).
+
+    Returns
+    -------
+    rows : list of dict
+        One per contender that ran, as :func:`measure` gives.
+    skipped : dict
+        Contender name -> why it could not run.
+    """
+    from . import Unavailable
+
+    trainers, skipped = {}, {}
+    for name in names:
+        try:
+            trainers[name] = make(name, shape.sizes, shape.batch_size, seed=seed, threads=threads)
+        except Unavailable as exc:
+            skipped[name] = str(exc)
+    times: dict[str, list[float]] = {name: [] for name in trainers}
+
+    def done(name: str) -> bool:
+        t = times[name]
+        return len(t) >= max_reps or (len(t) >= min_reps and sum(t) >= min_time)
+
     with pinned_threads(threads):
-        warm_up(trainer, X, y)
-        times = epoch_times(trainer, X, y, min_time=min_time, min_reps=min_reps)
-    median = statistics.median(times)
-    row = {
-        "contender": getattr(trainer, "name", name),
-        "threads": threads,
-        "shape": shape.label,
-        "batch": shape.batch_size,
-        "n_samples": int(X.shape[0]),
-        "median_s": median,
-        "reps": len(times),
-        "best_s": min(times),
-        "spread": (max(times) - min(times)) / median,
-    }
-    row.update(throughput(shape, X.shape[0], median))
-    return row
+        for trainer in trainers.values():
+            warm_up(trainer, X, y)
+        while not all(done(name) for name in trainers):
+            for name, trainer in trainers.items():
+                if not done(name):
+                    t0 = time.perf_counter()
+                    trainer.epoch(X, y)
+                    times[name].append(time.perf_counter() - t0)
+
+    rows = []
+    for name, trainer in trainers.items():
+        t = times[name]
+        median = statistics.median(t)
+        row = {
+            "contender": getattr(trainer, "name", name),
+            "threads": threads,
+            "shape": shape.label,
+            "batch": shape.batch_size,
+            "n_samples": int(X.shape[0]),
+            "median_s": median,
+            "best_s": min(t),
+            "reps": len(t),
+            "spread": (max(t) - min(t)) / median,
+        }
+        row.update(throughput(shape, X.shape[0], median))
+        rows.append(row)
+    return rows, skipped
