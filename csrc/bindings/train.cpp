@@ -170,14 +170,16 @@ DataArrays make_data(const py::object& x, const py::object& labels, const py::ob
     if (!labels.is_none()) {
         out.labels = labels.cast<CArray<int32_t>>();
         if (out.labels->ndim() != 1 || out.labels->shape(0) != out.data.n) {
-            throw std::invalid_argument(std::string(name) + ": labels must be 1-D with one entry per row");
+            throw std::invalid_argument(std::string(name) +
+                                        ": labels must be 1-D with one entry per row");
         }
         out.data.labels = out.labels->data();
     }
     if (!targets.is_none()) {
         out.targets = targets.cast<CArray<float>>();
         if (out.targets->ndim() != 2 || out.targets->shape(0) != out.data.n) {
-            throw std::invalid_argument(std::string(name) + ": targets must be 2-D with one row per row");
+            throw std::invalid_argument(std::string(name) +
+                                        ": targets must be 2-D with one row per row of X");
         }
         out.data.targets = out.targets->data();
         out.data.target_cols = out.targets->shape(1);
@@ -273,7 +275,7 @@ int default_threads() {
 
 py::dict py_train(const py::object& x, const py::object& labels, const py::object& targets,
                   const py::dict& config_dict, const py::object& x_val,
-                  const py::object& labels_val, const py::object& targets_val) {
+                  const py::object& labels_val, const py::object& targets_val, int threads) {
     const Config config = config_from_dict(config_dict);
     DataArrays train_arrays = make_data(x, labels, targets, "X");
     validate(config, train_arrays.data.d);
@@ -289,7 +291,7 @@ py::dict py_train(const py::object& x, const py::object& labels, const py::objec
     const Data* val = val_arrays ? &val_arrays->data : nullptr;
     Result result;
     run_interruptible([&](const std::atomic<bool>& stop) {
-        result = mlp::train(config, train_arrays.data, val, &stop);
+        result = mlp::train(config, train_arrays.data, val, &stop, threads);
     });
     return result_to_dict(result);
 }
@@ -424,7 +426,7 @@ py::tuple py_optimizer_step(const py::dict& config_dict, double lr, CArray<float
 }
 
 py::array_t<float> py_gemm(CArray<float> a, CArray<float> b, bool trans_a, bool trans_b,
-                           bool reference, const std::string& kernel) {
+                           bool reference, const std::string& kernel, int threads) {
     if (a.ndim() != 2 || b.ndim() != 2) throw std::invalid_argument("a and b must be 2-D");
     const int64_t m = trans_a ? a.shape(1) : a.shape(0);
     const int64_t k = trans_a ? a.shape(0) : a.shape(1);
@@ -442,11 +444,9 @@ py::array_t<float> py_gemm(CArray<float> a, CArray<float> b, bool trans_a, bool 
     if (!kernel.empty() && !set_gemm_kernel(kernel.c_str())) {
         throw std::invalid_argument("kernel '" + kernel + "' is not available on this CPU");
     }
-    std::vector<float> storage(gemm_scratch_a_floats() + gemm_scratch_b_floats(n) + 32);
-    auto base = reinterpret_cast<uintptr_t>(storage.data());
-    float* aligned = reinterpret_cast<float*>((base + 63) & ~uintptr_t(63));
-    GemmScratch scratch{aligned, aligned + (gemm_scratch_a_floats() + 15) / 16 * 16};
-    gemm(m, n, k, av, bv, c.mutable_data(), n, false, Epilogue<float>{}, scratch);
+    GemmBuffer buffer;
+    buffer.init(n, threads);
+    gemm(m, n, k, av, bv, c.mutable_data(), n, false, Epilogue<float>{}, buffer.scratch);
     set_gemm_kernel(previous.c_str());
     return c;
 }
@@ -462,7 +462,7 @@ std::vector<std::string> py_gemm_kernels() {
 void bind_train(py::module_& m) {
     m.def("train", &py_train, py::arg("X"), py::arg("labels"), py::arg("targets"),
           py::arg("config"), py::arg("X_val"), py::arg("labels_val"), py::arg("targets_val"),
-          "Train one MLP; inputs already checked by tunecore.training.");
+          py::arg("threads") = 1, "Train one MLP; inputs already checked by tunecore.training.");
     m.def("train_many", &py_train_many, py::arg("X"), py::arg("labels"), py::arg("targets"),
           py::arg("configs"), py::arg("X_val"), py::arg("labels_val"), py::arg("targets_val"),
           py::arg("threads"), "Train several MLPs, one per thread.");
@@ -484,8 +484,23 @@ void bind_train(py::module_& m) {
               return scheduled_lr(config_from_dict(config), epoch);
           },
           py::arg("config"), py::arg("epoch"));
+    m.def("_set_gemm_kernel",
+          [](const std::string& name) {
+              if (!set_gemm_kernel(name.c_str())) {
+                  throw std::invalid_argument("kernel '" + name + "' is not available on this CPU");
+              }
+          },
+          py::arg("name"), "Force a micro-kernel (tests only; not thread-safe).");
+    m.def("_permutation",
+          [](uint64_t seed, int64_t epoch, int64_t n) {
+              std::vector<int64_t> perm(n);
+              shuffle_rows(perm, seed, epoch);
+              return to_array(perm.data(), {py::ssize_t(n)});
+          },
+          py::arg("seed"), py::arg("epoch"), py::arg("n"), "Row order of an epoch.");
     m.def("_gemm", &py_gemm, py::arg("a"), py::arg("b"), py::arg("trans_a") = false,
-          py::arg("trans_b") = false, py::arg("reference") = false, py::arg("kernel") = "");
+          py::arg("trans_b") = false, py::arg("reference") = false, py::arg("kernel") = "",
+          py::arg("threads") = 1);
 }
 
 }  // namespace tunecore::bindings

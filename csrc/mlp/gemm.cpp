@@ -104,38 +104,81 @@ int kernel_index() {
 }
 
 // Pack rows [0, mc) x depth [0, kc) of op(A) into MR-row panels, zero-padding the last one.
-void pack_a(int64_t mc, int64_t kc, ConstView<float> a, int mr, float* out) {
-    for (int64_t ir = 0; ir < mc; ir += mr) {
-        const int64_t rows = std::min<int64_t>(mr, mc - ir);
-        if (a.cs == 1 && rows == mr) {
+// MR is a template argument so the common copies are fixed-size moves, not memcpy calls.
+template <int MR>
+void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out) {
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+        const int64_t rows = std::min<int64_t>(MR, mc - ir);
+        if (a.rs == 1 && rows == MR) {
+            // op(A) is a transposed row-major matrix: each step of p is MR contiguous floats.
             for (int64_t p = 0; p < kc; ++p) {
-                for (int i = 0; i < mr; ++i) out[p * mr + i] = a.data[(ir + i) * a.rs + p];
+                const float* src = a.data + p * a.cs + ir;
+                for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i];
+            }
+        } else if (a.cs == 1 && rows == MR) {
+            // Row-major: read MR rows side by side, each contiguously.
+            const float* src[MR];
+            for (int i = 0; i < MR; ++i) src[i] = a.data + (ir + i) * a.rs;
+            for (int64_t p = 0; p < kc; ++p) {
+                for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i][p];
             }
         } else {
             for (int64_t p = 0; p < kc; ++p) {
-                for (int i = 0; i < mr; ++i) {
-                    out[p * mr + i] = i < rows ? a(ir + i, p) : 0.0f;
+                for (int i = 0; i < MR; ++i) {
+                    out[p * MR + i] = i < rows ? a(ir + i, p) : 0.0f;
                 }
             }
         }
-        out += kc * mr;
+        out += kc * MR;
     }
 }
 
 // Pack depth [0, kc) x columns [0, nc) of op(B) into NR-column panels, zero-padding.
-void pack_b(int64_t kc, int64_t nc, ConstView<float> b, int nr, float* out) {
-    for (int64_t jr = 0; jr < nc; jr += nr) {
-        const int64_t cols = std::min<int64_t>(nr, nc - jr);
-        if (b.cs == 1 && cols == nr) {
+template <int NR>
+void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out) {
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+        const int64_t cols = std::min<int64_t>(NR, nc - jr);
+        if (b.cs == 1 && cols == NR) {
             for (int64_t p = 0; p < kc; ++p) {
-                std::memcpy(out + p * nr, b.data + p * b.rs + jr, sizeof(float) * nr);
+                const float* src = b.data + p * b.rs + jr;
+                for (int j = 0; j < NR; ++j) out[p * NR + j] = src[j];
+            }
+        } else if (b.rs == 1) {
+            // op(B) is transposed: read each source row contiguously, write a strided column.
+            for (int j = 0; j < NR; ++j) {
+                if (j < cols) {
+                    const float* src = b.data + (jr + j) * b.cs;
+                    for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = src[p];
+                } else {
+                    for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = 0.0f;
+                }
             }
         } else {
             for (int64_t p = 0; p < kc; ++p) {
-                for (int j = 0; j < nr; ++j) out[p * nr + j] = j < cols ? b(p, jr + j) : 0.0f;
+                for (int j = 0; j < NR; ++j) out[p * NR + j] = j < cols ? b(p, jr + j) : 0.0f;
             }
         }
-        out += kc * nr;
+        out += kc * NR;
+    }
+}
+
+void pack_a(int64_t mc, int64_t kc, ConstView<float> a, int mr, float* out) {
+    switch (mr) {
+        case 8:
+            return pack_a_fixed<8>(mc, kc, a, out);
+        case 6:
+            return pack_a_fixed<6>(mc, kc, a, out);
+        default:
+            return pack_a_fixed<4>(mc, kc, a, out);
+    }
+}
+
+void pack_b(int64_t kc, int64_t nc, ConstView<float> b, int nr, float* out) {
+    switch (nr) {
+        case 32:
+            return pack_b_fixed<32>(kc, nc, b, out);
+        default:
+            return pack_b_fixed<16>(kc, nc, b, out);
     }
 }
 
@@ -216,28 +259,28 @@ template void gemm_reference<double>(int64_t, int64_t, int64_t, ConstView<double
                                      ConstView<double>, double*, int64_t, bool,
                                      const Epilogue<double>&);
 
-int64_t gemm_scratch_a_floats() { return kMC * kKC; }
+namespace {
 
-int64_t gemm_scratch_b_floats(int64_t max_n) {
+int64_t round16(int64_t x) { return (x + 15) / 16 * 16; }
+
+// Floats of one thread's packing area: an MC x KC block of A and a KC x NC block of B.
+int64_t region_floats(int64_t max_n) {
     const int64_t n = std::min<int64_t>(std::max<int64_t>(max_n, 1), kNC);
-    return kKC * ((n + kMaxNR - 1) / kMaxNR * kMaxNR);
+    return round16(kMC * kKC) + round16(kKC * ((n + kMaxNR - 1) / kMaxNR * kMaxNR));
 }
 
-void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> b, float* c,
-          int64_t ldc, bool accumulate, const Epilogue<float>& ep, const GemmScratch& scratch) {
-    if (m <= 0 || n <= 0) return;
-    const bool has_epilogue = ep.kind != EpilogueKind::none;
-    if (k <= 0) {
-        for (int64_t i = 0; i < m; ++i) {
-            if (!accumulate) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
-        }
-        if (has_epilogue) epilogue_tile(ep, c, ldc, 0, 0, m, n);
-        return;
-    }
+// Work (m * n * k multiply-adds) below which threads cost more than they save.
+constexpr int64_t kParallelWork = int64_t(1) << 21;
 
-    const detail::KernelInfo info = info_by_name(kAllKernels[kernel_index()]);
+// The blocked loops on one thread, packing into `area` (region_floats(n) floats).
+void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> b,
+                 float* c, int64_t ldc, bool accumulate, const Epilogue<float>& ep, float* area,
+                 const detail::KernelInfo& info) {
     const int mr = info.mr;
     const int nr = info.nr;
+    const bool has_epilogue = ep.kind != EpilogueKind::none;
+    float* a_pack = area;
+    float* b_pack = area + round16(kMC * kKC);
     alignas(64) float tile[kMaxMR * kMaxNR];
 
     for (int64_t jc = 0; jc < n; jc += kNC) {
@@ -247,25 +290,25 @@ void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> 
             const bool acc_flag = accumulate || pc > 0;
             const bool last = pc + kc == k;
             pack_b(kc, nc, ConstView<float>{b.data + pc * b.rs + jc * b.cs, b.rs, b.cs}, nr,
-                   scratch.b_pack);
+                   b_pack);
 
             for (int64_t ic = 0; ic < m; ic += kMC) {
                 const int64_t mc = std::min(kMC, m - ic);
                 pack_a(mc, kc, ConstView<float>{a.data + ic * a.rs + pc * a.cs, a.rs, a.cs}, mr,
-                       scratch.a_pack);
+                       a_pack);
 
                 for (int64_t jr = 0; jr < nc; jr += nr) {
                     const int64_t cols = std::min<int64_t>(nr, nc - jr);
-                    const float* bp = scratch.b_pack + jr * kc;
+                    const float* bp = b_pack + jr * kc;
                     for (int64_t ir = 0; ir < mc; ir += mr) {
                         const int64_t rows = std::min<int64_t>(mr, mc - ir);
-                        const float* ap = scratch.a_pack + ir * kc;
+                        const float* ap = a_pack + ir * kc;
                         float* ct = c + (ic + ir) * ldc + jc + jr;
                         if (rows == mr && cols == nr) {
                             info.kernel(kc, ap, bp, ct, ldc, acc_flag);
                         } else {
                             // Edge tile: compute into a full-size scratch tile, copy the
-                            // valid part.
+                            // valid part. The kernel does the same arithmetic per element.
                             if (acc_flag) {
                                 for (int64_t i = 0; i < rows; ++i) {
                                     std::memcpy(tile + i * nr, ct + i * ldc, sizeof(float) * cols);
@@ -283,6 +326,63 @@ void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> 
                 }
             }
         }
+    }
+}
+
+}  // namespace
+
+int64_t gemm_scratch_floats(int64_t max_n, int threads) {
+    return int64_t(std::max(threads, 1)) * region_floats(max_n);
+}
+
+void GemmBuffer::init(int64_t max_n, int threads) {
+    threads = std::max(threads, 1);
+    storage.assign(gemm_scratch_floats(max_n, threads) + 16, 0.0f);
+    auto base = reinterpret_cast<uintptr_t>(storage.data());
+    scratch.data = reinterpret_cast<float*>((base + 63) & ~uintptr_t(63));
+    scratch.max_n = max_n;
+    scratch.threads = threads;
+}
+
+// Threads split C into contiguous ranges of whole NR-column panels; each runs the serial
+// algorithm on its range with its own packing area, with no synchronization but the end of
+// the region (so a descheduled thread delays only its own range, and nobody spins at
+// barriers on a busy machine). Every element is computed by one thread with the same
+// arithmetic whatever the split, so results do not depend on the thread count.
+void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> b, float* c,
+          int64_t ldc, bool accumulate, const Epilogue<float>& ep, const GemmScratch& scratch) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        for (int64_t i = 0; i < m; ++i) {
+            if (!accumulate) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+        }
+        if (ep.kind != EpilogueKind::none) epilogue_tile(ep, c, ldc, 0, 0, m, n);
+        return;
+    }
+    const detail::KernelInfo info = info_by_name(kAllKernels[kernel_index()]);
+    const int64_t panels = (n + info.nr - 1) / info.nr;
+    int threads = 1;
+    if (scratch.threads > 1 && m * n * k >= kParallelWork && panels > 1) {
+        threads = int(std::min<int64_t>(scratch.threads, panels));
+    }
+    if (threads == 1) {
+        gemm_serial(m, n, k, a, b, c, ldc, accumulate, ep, scratch.data, info);
+        return;
+    }
+    const int64_t region = region_floats(scratch.max_n);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1) num_threads(threads)
+#endif
+    for (int t = 0; t < threads; ++t) {
+        const int64_t j0 = std::min(n, panels * t / threads * info.nr);
+        const int64_t j1 = std::min(n, panels * (t + 1) / threads * info.nr);
+        if (j1 <= j0) continue;
+        Epilogue<float> part = ep;
+        if (part.scale) part.scale += j0;
+        if (part.shift) part.shift += j0;
+        if (part.aux) part.aux += j0;
+        gemm_serial(m, j1 - j0, k, a, ConstView<float>{b.data + j0 * b.cs, b.rs, b.cs}, c + j0,
+                    ldc, accumulate, part, scratch.data + t * region, info);
     }
 }
 

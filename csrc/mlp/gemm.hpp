@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "mlp/types.hpp"
 
@@ -67,14 +68,23 @@ template <typename T>
 void gemm_reference(int64_t m, int64_t n, int64_t k, ConstView<T> a, ConstView<T> b, T* c,
                     int64_t ldc, bool accumulate, const Epilogue<T>& ep);
 
-// Scratch of the packed kernel; owned by a trial's workspace so a step allocates nothing.
+// Scratch of the packed kernel for products with n <= max_n on up to `threads` threads (one
+// packing area per thread); owned by a trial's workspace so a step allocates nothing.
 struct GemmScratch {
-    float* a_pack = nullptr;  // gemm_scratch_a_floats() floats, 64-byte aligned
-    float* b_pack = nullptr;  // gemm_scratch_b_floats(n) floats, 64-byte aligned
+    float* data = nullptr;  // gemm_scratch_floats(max_n, threads) floats, 64-byte aligned
+    int64_t max_n = 0;
+    int threads = 1;  // OpenMP threads a large product may use (results do not change)
 };
 
-int64_t gemm_scratch_a_floats();
-int64_t gemm_scratch_b_floats(int64_t max_n);
+int64_t gemm_scratch_floats(int64_t max_n, int threads);
+
+// Owns the storage behind a GemmScratch.
+struct GemmBuffer {
+    std::vector<float> storage;
+    GemmScratch scratch;
+
+    void init(int64_t max_n, int threads);
+};
 
 // Same contract as gemm_reference, for float, with the fastest micro-kernel of the CPU.
 void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> b, float* c,

@@ -72,7 +72,7 @@ Model<T> init_model(const Config& config, int64_t n_features) {
 }
 
 template <typename T>
-void init_workspace(Workspace<T>& ws, const Layout& layout, int64_t capacity) {
+void init_workspace(Workspace<T>& ws, const Layout& layout, int64_t capacity, int threads) {
     ws.capacity = capacity;
     ws.input.assign(capacity * layout.n_features, T(0));
     ws.out.resize(layout.layers.size());
@@ -95,15 +95,7 @@ void init_workspace(Workspace<T>& ws, const Layout& layout, int64_t capacity) {
     const int64_t n_outputs = layout.layers.back().out;
     ws.labels.assign(capacity, 0);
     ws.targets.assign(capacity * n_outputs, T(0));
-    if constexpr (std::is_same_v<T, float>) {
-        const int64_t a_floats = gemm_scratch_a_floats();
-        const int64_t b_floats = gemm_scratch_b_floats(layout.max_width);
-        ws.pack_storage.assign(a_floats + b_floats + 32, 0.0f);
-        auto base = reinterpret_cast<uintptr_t>(ws.pack_storage.data());
-        float* aligned = reinterpret_cast<float*>((base + 63) & ~uintptr_t(63));
-        ws.scratch.a_pack = aligned;
-        ws.scratch.b_pack = aligned + ((a_floats + 15) / 16 * 16);
-    }
+    if constexpr (std::is_same_v<T, float>) ws.gemm.init(layout.max_width, threads);
 }
 
 namespace {
@@ -190,6 +182,7 @@ void forward(Model<T>& model, const Config& config, Workspace<T>& ws, int64_t ro
     const T* x = ws.input.data();
     int64_t ldx = model.layout.n_features;
     for (size_t l = 0; l < model.layout.layers.size(); ++l) {
+        if (ws.stopped()) return;
         const LayerLayout& layer = model.layout.layers[l];
         T* y = ws.out[l].data();
         const ConstView<T> a{x, ldx, 1};
@@ -199,7 +192,7 @@ void forward(Model<T>& model, const Config& config, Workspace<T>& ws, int64_t ro
         ep.act = layer.act;
         if (layer.gamma < 0) {
             ep.shift = model.params.data() + layer.b;
-            gemm(rows, layer.out, layer.in, a, w, y, layer.out, false, ep, ws.scratch);
+            gemm(rows, layer.out, layer.in, a, w, y, layer.out, false, ep, ws.gemm.scratch);
         } else if (!train) {
             // Eval mode folds the running statistics into one scale and shift per column.
             T* scale = ws.stats[l].data() + 2 * layer.out;
@@ -214,9 +207,9 @@ void forward(Model<T>& model, const Config& config, Workspace<T>& ws, int64_t ro
             }
             ep.scale = scale;
             ep.shift = shift;
-            gemm(rows, layer.out, layer.in, a, w, y, layer.out, false, ep, ws.scratch);
+            gemm(rows, layer.out, layer.in, a, w, y, layer.out, false, ep, ws.gemm.scratch);
         } else {
-            gemm(rows, layer.out, layer.in, a, w, y, layer.out, false, Epilogue<T>{}, ws.scratch);
+            gemm(rows, layer.out, layer.in, a, w, y, layer.out, false, Epilogue<T>{}, ws.gemm.scratch);
             batch_norm_train_forward(y, ws.zhat[l].data(), ws.stats[l].data(),
                                      model.running.data() + layer.running,
                                      model.params.data() + layer.gamma,
@@ -260,7 +253,9 @@ double loss_sum(const Config& config, const Workspace<T>& ws, int64_t rows, T* d
                 const T y = ws.targets[i * k + j];
                 // -[y log s(z) + (1 - y) log(1 - s(z))] = max(z, 0) - y z + log(1 + exp(-|z|))
                 row += double(std::max(zij, T(0)) - y * zij + std::log1p(std::exp(-std::abs(zij))));
-                if (delta != nullptr) delta[i * k + j] = (activate(Activation::sigmoid, zij) - y) * scale;
+                if (delta != nullptr) {
+                    delta[i * k + j] = (activate(Activation::sigmoid, zij) - y) * scale;
+                }
             }
             total += row / double(k);
         }
@@ -287,6 +282,7 @@ void backward(const Model<T>& model, const Config& config, Workspace<T>& ws, int
     T* grad = ws.grad.data();
     const auto& layers = model.layout.layers;
     for (int64_t l = int64_t(layers.size()) - 1; l >= 0; --l) {
+        if (ws.stopped()) return;
         const LayerLayout& layer = layers[l];
         const T* x = l == 0 ? ws.input.data() : ws.out[l - 1].data();
         const int64_t ldx = layer.in;
@@ -294,7 +290,7 @@ void backward(const Model<T>& model, const Config& config, Workspace<T>& ws, int
         // dW (in x out) = x^T d, overwritten; then the L2 term l2 * W.
         T* gw = grad + layer.w;
         gemm(layer.in, layer.out, rows, ConstView<T>{x, 1, ldx}, ConstView<T>{d, layer.out, 1},
-             gw, layer.out, false, Epilogue<T>{}, ws.scratch);
+             gw, layer.out, false, Epilogue<T>{}, ws.gemm.scratch);
         if (config.l2 > 0.0) {
             const T l2 = T(config.l2);
             const T* w = params + layer.w;
@@ -319,7 +315,7 @@ void backward(const Model<T>& model, const Config& config, Workspace<T>& ws, int
         ep.ldaux = layer.in;
         gemm(rows, layer.in, layer.out, ConstView<T>{d, layer.out, 1},
              ConstView<T>{params + layer.w, 1, layer.out}, other, layer.in, false, ep,
-             ws.scratch);
+             ws.gemm.scratch);
         if (prev.gamma >= 0) {
             batch_norm_backward(other, ws.zhat[l - 1].data(), ws.stats[l - 1].data(),
                                 params + prev.gamma, grad + prev.gamma, grad + prev.beta, rows,
@@ -331,7 +327,7 @@ void backward(const Model<T>& model, const Config& config, Workspace<T>& ws, int
 
 #define TUNECORE_INSTANTIATE(T)                                                              \
     template Model<T> init_model<T>(const Config&, int64_t);                                 \
-    template void init_workspace<T>(Workspace<T>&, const Layout&, int64_t);                  \
+    template void init_workspace<T>(Workspace<T>&, const Layout&, int64_t, int);             \
     template void forward<T>(Model<T>&, const Config&, Workspace<T>&, int64_t, bool);        \
     template double loss_sum<T>(const Config&, const Workspace<T>&, int64_t, T*);            \
     template void backward<T>(const Model<T>&, const Config&, Workspace<T>&, int64_t);

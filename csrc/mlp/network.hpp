@@ -14,6 +14,7 @@
 // running statistics.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -73,12 +74,17 @@ struct Workspace {
     std::vector<T> grad;                 // n_params
     std::vector<int32_t> labels;         // capacity
     std::vector<T> targets;              // capacity x n_outputs
-    std::vector<float> pack_storage;     // gemm scratch (float only), 64-byte aligned inside
-    GemmScratch scratch;
+    GemmBuffer gemm;                     // packing areas of the float kernels (empty for double)
+    // When set and true, forward and backward return between layers (the step is abandoned);
+    // keeps Ctrl-C prompt inside long batches.
+    const std::atomic<bool>* stop = nullptr;
+
+    bool stopped() const { return stop != nullptr && stop->load(std::memory_order_relaxed); }
 };
 
+// `threads`: OpenMP threads each large matrix product may use (a packing area each).
 template <typename T>
-void init_workspace(Workspace<T>& ws, const Layout& layout, int64_t capacity);
+void init_workspace(Workspace<T>& ws, const Layout& layout, int64_t capacity, int threads = 1);
 
 // Forward pass of ws.input (rows x n_features) into ws.out. Train mode uses batch statistics
 // and updates the running ones in model.running; eval mode reads them.

@@ -4,6 +4,50 @@
 
 namespace tunecore::mlp {
 
+namespace {
+
+// The float loops, written once per optimizer so each vectorizes on its own.
+TUNECORE_CLONES void sgd_f32(float* w, const float* g, int64_t n, float rate) {
+    for (int64_t i = 0; i < n; ++i) w[i] -= rate * g[i];
+}
+
+TUNECORE_CLONES void momentum_f32(float* w, const float* g, float* v, int64_t n, float rate,
+                                  float mu) {
+    for (int64_t i = 0; i < n; ++i) {
+        v[i] = mu * v[i] + g[i];
+        w[i] -= rate * v[i];
+    }
+}
+
+TUNECORE_CLONES void rmsprop_f32(float* w, const float* g, float* s, int64_t n, float rate,
+                                 float rho, float eps) {
+    for (int64_t i = 0; i < n; ++i) {
+        s[i] = rho * s[i] + (1.0f - rho) * g[i] * g[i];
+        w[i] -= rate * g[i] / (std::sqrt(s[i]) + eps);
+    }
+}
+
+TUNECORE_CLONES void adam_f32(float* w, const float* g, float* m, float* v, int64_t n,
+                              float step_size, float inv_sqrt_bc2, float b1, float b2, float eps) {
+    for (int64_t i = 0; i < n; ++i) {
+        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        w[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+    }
+}
+
+template <typename T>
+struct FloatLoops {
+    static constexpr bool enabled = false;
+};
+
+template <>
+struct FloatLoops<float> {
+    static constexpr bool enabled = true;
+};
+
+}  // namespace
+
 template <typename T>
 void init_optimizer(OptimizerState<T>& state, const Config& config, int64_t n_params) {
     state.step = 0;
@@ -22,6 +66,10 @@ void optimizer_step(const Config& config, double lr, T* params, const T* grad, i
     switch (config.optimizer) {
         case Optimizer::sgd: {
             const T rate = T(lr);
+            if constexpr (FloatLoops<T>::enabled) {
+                sgd_f32(params, grad, n, rate);
+                break;
+            }
             for (int64_t i = 0; i < n; ++i) params[i] -= rate * grad[i];
             break;
         }
@@ -29,6 +77,10 @@ void optimizer_step(const Config& config, double lr, T* params, const T* grad, i
             const T rate = T(lr);
             const T mu = T(config.momentum);
             T* v = state.m.data();
+            if constexpr (FloatLoops<T>::enabled) {
+                momentum_f32(params, grad, v, n, rate, mu);
+                break;
+            }
             for (int64_t i = 0; i < n; ++i) {
                 v[i] = mu * v[i] + grad[i];
                 params[i] -= rate * v[i];
@@ -40,6 +92,10 @@ void optimizer_step(const Config& config, double lr, T* params, const T* grad, i
             const T rho = T(config.rho);
             const T eps = T(config.eps);
             T* s = state.v.data();
+            if constexpr (FloatLoops<T>::enabled) {
+                rmsprop_f32(params, grad, s, n, rate, rho, eps);
+                break;
+            }
             for (int64_t i = 0; i < n; ++i) {
                 s[i] = rho * s[i] + (T(1) - rho) * grad[i] * grad[i];
                 params[i] -= rate * grad[i] / (std::sqrt(s[i]) + eps);
@@ -59,6 +115,10 @@ void optimizer_step(const Config& config, double lr, T* params, const T* grad, i
             const T eps = T(config.eps);
             T* m = state.m.data();
             T* v = state.v.data();
+            if constexpr (FloatLoops<T>::enabled) {
+                adam_f32(params, grad, m, v, n, step_size, inv_sqrt_bc2, b1, b2, eps);
+                break;
+            }
             for (int64_t i = 0; i < n; ++i) {
                 const T g = grad[i];
                 m[i] = b1 * m[i] + (T(1) - b1) * g;

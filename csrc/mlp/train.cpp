@@ -26,7 +26,9 @@ constexpr uint64_t kShuffleStream = uint64_t(1) << 32;
 // Rows evaluated at once in eval mode (validation, predict).
 constexpr int64_t kEvalRows = 256;
 
-void shuffle(std::vector<int64_t>& perm, uint64_t seed, int64_t epoch) {
+}  // namespace
+
+void shuffle_rows(std::vector<int64_t>& perm, uint64_t seed, int64_t epoch) {
     const int64_t n = int64_t(perm.size());
     for (int64_t i = 0; i < n; ++i) perm[i] = i;
     for (int64_t i = n - 1; i > 0; --i) {
@@ -35,6 +37,8 @@ void shuffle(std::vector<int64_t>& perm, uint64_t seed, int64_t epoch) {
         std::swap(perm[i], perm[j]);
     }
 }
+
+namespace {
 
 // Copy rows idx[0..rows) (or start..start+rows when idx is null) into the workspace.
 void gather(const Data& data, const int64_t* idx, int64_t start, int64_t rows,
@@ -159,7 +163,7 @@ void predict_logits(Model<float>& model, const Config& config, const float* x, i
 }
 
 Result train(const Config& config, const Data& train_data, const Data* val_data,
-             const std::atomic<bool>* stop) {
+             const std::atomic<bool>* stop, int threads) {
     const auto t0 = std::chrono::steady_clock::now();
     Result result;
     result.model = init_model<float>(config, train_data.d);
@@ -170,7 +174,8 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
     int64_t capacity = batch;
     if (val_data) capacity = std::max(capacity, std::min(kEvalRows, val_data->n));
     Workspace<float> ws;
-    init_workspace(ws, model.layout, capacity);
+    init_workspace(ws, model.layout, capacity, std::max(1, threads));
+    ws.stop = stop;
     OptimizerState<float> opt;
     init_optimizer(opt, config, model.layout.n_params);
     std::vector<int64_t> perm(n);
@@ -181,7 +186,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
             break;
         }
         const double lr = scheduled_lr(config, epoch);
-        shuffle(perm, config.seed, epoch);
+        shuffle_rows(perm, config.seed, epoch);
         double total = 0.0;
         bool diverged = false;
         bool interrupted = false;
@@ -193,6 +198,10 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
             const int64_t rows = std::min(batch, n - start);
             gather(train_data, perm.data() + start, 0, rows, ws);
             forward(model, config, ws, rows, true);
+            if (ws.stopped()) {
+                interrupted = true;
+                break;
+            }
             const double loss = loss_sum(config, ws, rows, ws.delta_a.data());
             if (!std::isfinite(loss)) {
                 diverged = true;
@@ -200,6 +209,10 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
             }
             total += loss;
             backward(model, config, ws, rows);
+            if (ws.stopped()) {
+                interrupted = true;
+                break;
+            }
             optimizer_step(config, lr, model.params.data(), ws.grad.data(), model.layout.n_params,
                            opt);
         }
@@ -215,6 +228,10 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
             double vl = nan, vm = nan;
             if (!diverged) {
                 evaluate(model, config, *val_data, ws, &vl, &vm);
+                if (ws.stopped()) {
+                    result.status = Status::interrupted;
+                    break;
+                }
                 diverged = !std::isfinite(vl);
             }
             result.val_loss.push_back(vl);

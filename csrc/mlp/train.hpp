@@ -41,13 +41,18 @@ struct Result {
     std::string error;  // what went wrong when status is failed
 };
 
+// Row order of epoch `epoch`: perm (its size is the row count) becomes a permutation drawn by
+// Fisher-Yates from stream kShuffleStream + epoch of the generator under `seed`.
+void shuffle_rows(std::vector<int64_t>& perm, uint64_t seed, int64_t epoch);
+
 // Throw std::invalid_argument when the data does not fit the configuration.
 void check_data(const Config& config, const Data& data, const char* name);
 
-// Train one configuration. `stop` (may be null) is polled between mini-batches; when it turns
-// true the trial returns early with status interrupted.
+// Train one configuration. `stop` (may be null) is polled between mini-batches and layers;
+// when it turns true the trial returns early with status interrupted. `threads` OpenMP threads
+// share each large matrix product (the result is bitwise the same for any count).
 Result train(const Config& config, const Data& train_data, const Data* val_data,
-             const std::atomic<bool>* stop);
+             const std::atomic<bool>* stop, int threads = 1);
 
 // Train every configuration, one trial per OpenMP thread (dynamic schedule). Each result is
 // bitwise the one train() gives alone: trials share nothing writable.

@@ -69,11 +69,13 @@ void validate(const Config& c, int64_t n_features) {
     for (int h : c.hidden) require(h >= 1, "hidden widths must be >= 1, got " + num(h));
     require(c.n_outputs >= 1, "n_outputs must be >= 1, got " + num(double(c.n_outputs)));
     require(std::isfinite(c.lr) && c.lr > 0, "lr must be a finite number > 0, got " + num(c.lr));
-    require(c.momentum >= 0 && c.momentum < 1, "momentum must be in [0, 1), got " + num(c.momentum));
+    require(c.momentum >= 0 && c.momentum < 1,
+            "momentum must be in [0, 1), got " + num(c.momentum));
     require(c.beta1 >= 0 && c.beta1 < 1, "beta1 must be in [0, 1), got " + num(c.beta1));
     require(c.beta2 >= 0 && c.beta2 < 1, "beta2 must be in [0, 1), got " + num(c.beta2));
     require(c.rho >= 0 && c.rho < 1, "rho must be in [0, 1), got " + num(c.rho));
-    require(std::isfinite(c.eps) && c.eps > 0, "eps must be a finite number > 0, got " + num(c.eps));
+    require(std::isfinite(c.eps) && c.eps > 0,
+            "eps must be a finite number > 0, got " + num(c.eps));
     require(c.batch_size >= 1, "batch_size must be >= 1, got " + num(double(c.batch_size)));
     require(c.epochs >= 1, "epochs must be >= 1, got " + num(double(c.epochs)));
     require(c.decay_steps >= 1, "decay_steps must be >= 1, got " + num(double(c.decay_steps)));

@@ -7,6 +7,16 @@
 #include <string>
 #include <vector>
 
+// Element-wise loops that gain from wider vectors get one clone per instruction set, picked at
+// load time (GCC's target_clones, Linux x86-64 only). GCC may contract a * b + c into an FMA in
+// the AVX2 / AVX-512 clones, so the last bits can differ between machines with different
+// instruction sets; on one machine the choice is fixed and results are reproducible.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
+#define TUNECORE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TUNECORE_CLONES
+#endif
+
 namespace tunecore::mlp {
 
 enum class Activation { relu, leaky_relu, tanh, sigmoid, identity };

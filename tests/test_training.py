@@ -1,0 +1,687 @@
+"""Tests of tunecore.training: optimizers, schedules, batches, real data, determinism, errors.
+
+References are written here in NumPy (float64) or taken from PyTorch when it is installed;
+gradient checks live in test_training_grad.py.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import tunecore
+from tunecore import _core
+from tunecore.training import LR_DECAYS, OPTIMIZERS, _core_config, _resolve_config
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - depends on the environment
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+
+
+def core_config(n_outputs: int, **options) -> dict:
+    return _core_config(_resolve_config(options), n_outputs)
+
+
+def blobs(n: int = 60, d: int = 5, k: int = 3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=3.0, size=(k, d))
+    y = rng.integers(0, k, size=n)
+    return centers[y] + rng.normal(size=(n, d)), y
+
+
+# ------------------------------------------------------------------------------------------
+# One optimizer step and the schedules against NumPy
+
+
+def numpy_step(name, lr, w, g, m, v, t, momentum=0.9, beta1=0.9, beta2=0.999, eps=1e-8, rho=0.9):
+    """One step in float64, as written in tunecore.training's docstring; t counts from 1."""
+    if name == "sgd":
+        return w - lr * g, m, v
+    if name == "momentum":
+        m = momentum * m + g
+        return w - lr * m, m, v
+    if name == "rmsprop":
+        v = rho * v + (1 - rho) * g * g
+        return w - lr * g / (np.sqrt(v) + eps), m, v
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    mhat = m / (1 - beta1**t)
+    vhat = v / (1 - beta2**t)
+    return w - lr * mhat / (np.sqrt(vhat) + eps), m, v
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_one_optimizer_step_matches_numpy(optimizer):
+    rng = np.random.default_rng(1)
+    w, g = rng.normal(size=50), rng.normal(size=50)
+    m, v = rng.normal(size=50), rng.uniform(0.1, 2.0, size=50)
+    options = {
+        "optimizer": optimizer,
+        "momentum": 0.8,
+        "beta1": 0.85,
+        "beta2": 0.99,
+        "eps": 1e-6,
+        "rho": 0.7,
+    }
+    config = core_config(1, **options)
+    f32 = [a.astype(np.float32) for a in (w, g, m, v)]
+    new_w, new_m, new_v = _core._optimizer_step(config, 0.05, *f32, 4)  # 4 steps done: t = 5
+    ref_w, ref_m, ref_v = numpy_step(
+        optimizer, 0.05, *(a.astype(np.float64) for a in f32), t=5, momentum=0.8, beta1=0.85,
+        beta2=0.99, eps=1e-6, rho=0.7,
+    )  # fmt: skip
+    np.testing.assert_allclose(new_w, ref_w, rtol=1e-6, atol=1e-7)
+    if new_m is not None:
+        np.testing.assert_allclose(new_m, ref_m, rtol=1e-6, atol=1e-7)
+    if new_v is not None:
+        np.testing.assert_allclose(new_v, ref_v, rtol=1e-6, atol=1e-7)
+    assert not np.array_equal(new_w, f32[0])
+
+
+def numpy_lr(decay, lr, k, s, epochs, e):
+    return {
+        "none": lr,
+        "inverse_time": lr / (1 + k * e),
+        "exponential": lr * k**e,
+        "step": lr * k ** (e // s),
+        "cosine": lr * (k + (1 - k) * (1 + math.cos(math.pi * e / epochs)) / 2),
+    }[decay]
+
+
+@pytest.mark.parametrize("decay", LR_DECAYS)
+def test_schedule_matches_numpy(decay):
+    options = {"lr": 0.2, "lr_decay": decay, "decay_rate": 0.5, "decay_steps": 3, "epochs": 10}
+    config = core_config(1, **options)
+    for e in range(10):
+        expected = numpy_lr(decay, 0.2, 0.5, 3, 10, e)
+        assert _core._scheduled_lr(config, e) == pytest.approx(expected, rel=1e-15)
+
+
+def softmax_regression_reference(X, y, W, b, options):
+    """Mini-batch training of a linear softmax model in float64, with the core's row order."""
+    optimizer, epochs, batch, seed = (
+        options[k] for k in ("optimizer", "epochs", "batch_size", "seed")
+    )
+    lr0 = options["lr"]
+    params = np.concatenate([W.ravel(), b])
+    m = np.zeros_like(params)
+    v = np.zeros_like(params)
+    t = 0
+    n = len(X)
+    for e in range(epochs):
+        lr = numpy_lr(
+            options.get("lr_decay", "none"), lr0, options.get("decay_rate", 0.0),
+            options.get("decay_steps", 1), epochs, e,
+        )  # fmt: skip
+        order = _core._permutation(seed, e, n)
+        assert sorted(order) == list(range(n))
+        for start in range(0, n, batch):
+            idx = order[start : start + batch]
+            Wc = params[: W.size].reshape(W.shape)
+            z = X[idx] @ Wc + params[W.size :]
+            p = np.exp(z - z.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            p[np.arange(len(idx)), y[idx]] -= 1
+            p /= len(idx)
+            grad = np.concatenate([(X[idx].T @ p).ravel(), p.sum(axis=0)])
+            grad[: W.size] += options.get("l2", 0.0) * params[: W.size]
+            t += 1
+            params, m, v = numpy_step(optimizer, lr, params, grad, m, v, t)
+    return params[: W.size].reshape(W.shape), params[W.size :]
+
+
+@pytest.mark.parametrize(
+    "optimizer,decay",
+    [(o, "none") for o in OPTIMIZERS] + [("sgd", d) for d in LR_DECAYS if d != "none"],
+)
+def test_training_loop_matches_numpy_reference(optimizer, decay):
+    # 23 rows in batches of 5: four full batches and a short one of 3, in the core's order.
+    X, y = blobs(n=23, d=4, k=3, seed=4)
+    options = {
+        "hidden": (), "optimizer": optimizer, "lr": 0.05, "lr_decay": decay, "decay_rate": 0.5,
+        "decay_steps": 2, "l2": 0.01, "batch_size": 5, "epochs": 4, "seed": 9,
+    }  # fmt: skip
+    init = _core._init_params(core_config(3, **options), 4)
+    result = tunecore.train(X, y, **options)
+    W, b = softmax_regression_reference(
+        X.astype(np.float32).astype(np.float64), y, init["weights"][0].astype(np.float64),
+        init["biases"][0].astype(np.float64), options,
+    )  # fmt: skip
+    np.testing.assert_allclose(result.model.weights[0], W, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(result.model.biases[0], b, rtol=1e-4, atol=1e-5)
+
+
+M64 = (1 << 64) - 1
+GOLDEN = 0x9E3779B97F4A7C15
+
+
+def mix64(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def random_unit(seed: int, stream: int, counter: int) -> float:
+    key = mix64(seed ^ mix64((stream + GOLDEN) & M64))
+    return (mix64((key + counter * GOLDEN) & M64) >> 11) * 2.0**-53
+
+
+def test_initial_weights_follow_the_documented_generator():
+    # Integer arithmetic and one correctly rounded sqrt: the same bits on every platform.
+    seed = 2**40 + 123
+    config = core_config(4, hidden=(5, 3), activation="relu", seed=seed)
+    params = _core._init_params(config, 6)
+    for layer, W in enumerate(params["weights"]):
+        fan_in, fan_out = W.shape
+        he = layer < 2
+        bound = math.sqrt(6.0 / (fan_in if he else fan_in + fan_out))
+        expected = [
+            (2.0 * random_unit(seed, layer, i) - 1.0) * bound for i in range(fan_in * fan_out)
+        ]
+        np.testing.assert_array_equal(W.ravel(), np.array(expected, dtype=np.float32))
+    assert all(np.array_equal(b, np.zeros_like(b)) for b in params["biases"])
+
+
+def test_epochs_use_different_row_orders():
+    orders = [_core._permutation(3, e, 50) for e in range(3)]
+    assert all(sorted(o) == list(range(50)) for o in orders)
+    assert not np.array_equal(orders[0], orders[1])
+    assert not np.array_equal(orders[1], orders[2])
+    np.testing.assert_array_equal(_core._permutation(3, 1, 50), orders[1])
+
+
+# ------------------------------------------------------------------------------------------
+# PyTorch
+
+
+def torch_model(init, activation, batch_norm, bn_momentum, bn_eps):
+    layers = []
+    acts = {
+        "relu": torch.nn.ReLU, "leaky_relu": torch.nn.LeakyReLU, "tanh": torch.nn.Tanh,
+        "sigmoid": torch.nn.Sigmoid, "identity": torch.nn.Identity,
+    }  # fmt: skip
+    n_layers = len(init["weights"])
+    for i, W in enumerate(init["weights"]):
+        hidden = i + 1 < n_layers
+        bn = batch_norm and hidden
+        lin = torch.nn.Linear(W.shape[0], W.shape[1], bias=not bn)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W.T.copy()))
+            if not bn:
+                lin.bias.copy_(torch.from_numpy(init["biases"][i]))
+        layers.append(lin)
+        if bn:
+            layers.append(torch.nn.BatchNorm1d(W.shape[1], eps=bn_eps, momentum=1 - bn_momentum))
+        if hidden:
+            layers.append(acts[activation]())
+    return torch.nn.Sequential(*layers)
+
+
+TORCH_CASES = [
+    {"optimizer": "sgd", "lr": 0.1},
+    {"optimizer": "momentum", "lr": 0.05, "momentum": 0.9},
+    {"optimizer": "rmsprop", "lr": 1e-3, "rho": 0.9},
+    {"optimizer": "adam", "lr": 1e-2},
+    {"optimizer": "adam", "lr": 1e-2, "activation": "tanh", "batch_norm": True, "l2": 1e-2},
+    {"optimizer": "sgd", "lr": 0.1, "activation": "sigmoid", "loss": "binary_cross_entropy"},
+    {"optimizer": "momentum", "lr": 0.01, "activation": "leaky_relu", "loss": "mse"},
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("case", TORCH_CASES, ids=lambda c: "-".join(map(str, c.values())))
+def test_twenty_steps_follow_torch(case):
+    torch.manual_seed(0)
+    X, y = blobs(n=64, d=6, k=3, seed=2)
+    X = X.astype(np.float32)
+    loss = case.get("loss", "cross_entropy")
+    if loss == "binary_cross_entropy":
+        target = (y == 1).astype(np.float32)
+    elif loss == "mse":
+        target = X[:, :2] @ np.array([1.0, -2.0], np.float32)
+    else:
+        target = y
+    # Full batches: 20 epochs are 20 steps, whatever the row order.
+    options = dict(hidden=(16, 8), batch_size=64, epochs=20, seed=5, **case)
+    n_out = 3 if loss == "cross_entropy" else 1
+    init = _core._init_params(core_config(n_out, **options), 6)
+    result = tunecore.train(X, target, **options)
+
+    model = torch_model(
+        init, case.get("activation", "relu"), case.get("batch_norm", False), 0.9, 1e-5
+    )
+    l2 = case.get("l2", 0.0)
+    decayed = [
+        p for name, p in model.named_parameters() if name.endswith("weight") and p.ndim == 2
+    ]
+    others = [
+        p for name, p in model.named_parameters() if not (name.endswith("weight") and p.ndim == 2)
+    ]
+    groups = [{"params": decayed, "weight_decay": l2}, {"params": others, "weight_decay": 0.0}]
+    opt = {
+        "sgd": lambda: torch.optim.SGD(groups, lr=case["lr"]),
+        "momentum": lambda: torch.optim.SGD(
+            groups, lr=case["lr"], momentum=case.get("momentum", 0.9)
+        ),
+        "rmsprop": lambda: torch.optim.RMSprop(
+            groups, lr=case["lr"], alpha=case.get("rho", 0.9), eps=1e-8
+        ),
+        "adam": lambda: torch.optim.Adam(groups, lr=case["lr"], betas=(0.9, 0.999), eps=1e-8),
+    }[case["optimizer"]]()
+    xt = torch.from_numpy(X)
+    if loss == "cross_entropy":
+        yt, criterion = torch.from_numpy(y), torch.nn.CrossEntropyLoss()
+    elif loss == "binary_cross_entropy":
+        yt, criterion = torch.from_numpy(target)[:, None], torch.nn.BCEWithLogitsLoss()
+    else:
+        yt, criterion = torch.from_numpy(target)[:, None], torch.nn.MSELoss()
+    losses = []
+    for _ in range(20):
+        opt.zero_grad()
+        out = criterion(model(xt), yt)
+        losses.append(out.item())
+        out.backward()
+        opt.step()
+    np.testing.assert_allclose(result.history["train_loss"], losses, rtol=2e-4, atol=1e-6)
+    assert losses[-1] < losses[0]
+    last = [m for m in model if isinstance(m, torch.nn.Linear)][-1]
+    np.testing.assert_allclose(
+        result.model.weights[-1], last.weight.detach().numpy().T, rtol=2e-3, atol=2e-4
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# Real data
+
+
+@pytest.fixture(scope="module")
+def digits():
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    model_selection = pytest.importorskip("sklearn.model_selection")
+    X, y = sklearn_datasets.load_digits(return_X_y=True)
+    return model_selection.train_test_split(X / 16.0, y, test_size=0.2, random_state=0, stratify=y)
+
+
+@pytest.mark.parametrize("hidden", [(64,), (64, 64)])
+def test_digits_accuracy_with_relu_and_adam(digits, hidden):
+    X_train, X_test, y_train, y_test = digits
+    result = tunecore.train(
+        X_train, y_train, hidden=hidden, activation="relu", optimizer="adam", lr=1e-3,
+        epochs=30, batch_size=32, seed=0, X_val=X_test, y_val=y_test,
+    )  # fmt: skip
+    accuracy = result.model.score(X_test, y_test)
+    assert result.status == "ok"
+    assert accuracy >= 0.95
+    assert result.history["val_accuracy"][-1] == pytest.approx(accuracy)
+    assert result.history["train_loss"][-1] < 0.2 * result.history["train_loss"][0]
+
+
+def test_digits_batch_norm_learns(digits):
+    X_train, X_test, y_train, y_test = digits
+    result = tunecore.train(
+        X_train, y_train, hidden=(64,), batch_norm=True, epochs=10, seed=1,
+        X_val=X_test, y_val=y_test,
+    )  # fmt: skip
+    assert result.model.score(X_test, y_test) >= 0.93
+
+
+def test_batch_norm_eval_mode_uses_running_statistics():
+    X, y = blobs(n=50, d=4, k=3, seed=7)
+    result = tunecore.train(
+        X, y, hidden=(6,), batch_norm=True, activation="tanh", epochs=3, batch_size=8
+    )
+    mlp = result.model
+    z = X @ mlp.weights[0].astype(np.float64)
+    a = np.tanh(
+        mlp.gamma[0] * (z - mlp.running_mean[0]) / np.sqrt(mlp.running_var[0] + 1e-5) + mlp.beta[0]
+    )
+    logits = a @ mlp.weights[1] + mlp.biases[1]
+    np.testing.assert_allclose(mlp.decision_function(X), logits, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(mlp.running_var[0], 1.0)
+
+
+# ------------------------------------------------------------------------------------------
+# Determinism, train_many, divergence
+
+
+def test_same_seed_same_weights_bitwise_with_one_and_two_threads(digits):
+    X_train, _, y_train, _ = digits
+    configs = [{"seed": s, "epochs": 2, "hidden": (32, 16)} for s in (0, 1, 2)]
+    alone = [tunecore.train(X_train, y_train, **c) for c in configs]
+    again = tunecore.train(X_train, y_train, **configs[0])
+    one = tunecore.train_many(X_train, y_train, configs, threads=1)
+    two = tunecore.train_many(X_train, y_train, configs, threads=2)
+    for a, b, c in zip(alone, one, two):
+        for wa, wb, wc in zip(a.model.weights, b.model.weights, c.model.weights):
+            assert wa.tobytes() == wb.tobytes() == wc.tobytes()
+        assert a.history["train_loss"].tobytes() == c.history["train_loss"].tobytes()
+    assert again.model.weights[0].tobytes() == alone[0].model.weights[0].tobytes()
+    assert alone[0].model.weights[0].tobytes() != alone[1].model.weights[0].tobytes()
+
+
+def test_threads_inside_one_training_change_no_bit():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(300, 300)).astype(np.float32)
+    y = rng.integers(0, 10, size=300)
+    # 128 x 300 x 256 multiply-adds per product: large enough to be split between threads.
+    options = {"hidden": (256, 64), "batch_size": 128, "epochs": 2, "batch_norm": True}
+    one = tunecore.train(X, y, threads=1, **options)
+    two = tunecore.train(X, y, threads=2, **options)
+    for w1, w2 in zip(one.model.weights, two.model.weights):
+        assert w1.tobytes() == w2.tobytes()
+
+
+def test_train_many_equals_train_and_keeps_order():
+    X, y = blobs(n=80, d=5, k=3, seed=3)
+    X_val, y_val = blobs(n=30, d=5, k=3, seed=4)
+    configs = [
+        {"optimizer": "sgd", "lr": 0.05, "hidden": (8,)},
+        {"optimizer": "rmsprop", "hidden": (), "epochs": 3},
+        {"activation": "tanh", "batch_norm": True, "batch_size": 7},
+        {"loss": "mse", "hidden": (4,)},
+    ]
+    many = tunecore.train_many(X, y, configs, X_val=X_val, y_val=y_val, threads=2)
+    for config, r in zip(configs, many):
+        alone = tunecore.train(X, y, X_val=X_val, y_val=y_val, **config)
+        assert r.config == alone.config
+        for key, series in alone.history.items():
+            assert series.tobytes() == r.history[key].tobytes()
+        assert alone.model.weights[-1].tobytes() == r.model.weights[-1].tobytes()
+    assert "val_r2" in many[3].history and "val_accuracy" in many[0].history
+
+
+def test_divergence_is_reported_and_does_not_disturb_other_trials():
+    X, y = blobs(n=40, d=3, k=2, seed=5)
+    good = {"lr": 0.01, "epochs": 4, "seed": 2}
+    bad = {"loss": "mse", "optimizer": "sgd", "lr": 1e6, "epochs": 4, "seed": 2}
+    r_bad = tunecore.train(X, X[:, 0], **bad)
+    assert r_bad.status == "diverged"
+    assert r_bad.diverged_epoch == r_bad.epochs_run < 4
+    assert np.isnan(r_bad.history["train_loss"][-1])
+    results = tunecore.train_many(
+        X, y, [good, dict(good, optimizer="sgd", lr=1e30), good], threads=2
+    )
+    assert [r.status for r in results] == ["ok", "diverged", "ok"]
+    assert results[1].diverged_epoch is not None and results[0].diverged_epoch is None
+    alone = tunecore.train(X, y, **good)
+    assert results[0].model.weights[0].tobytes() == alone.model.weights[0].tobytes()
+    assert results[2].history["train_loss"].tobytes() == alone.history["train_loss"].tobytes()
+
+
+def test_inputs_of_any_dtype_and_layout_give_the_same_result():
+    X, y = blobs(n=40, d=4, k=3, seed=6)
+    Xi = np.round(X * 4).astype(np.int16)
+    base = tunecore.train(Xi.astype(np.float32), y, epochs=2)
+    wide = np.zeros((40, 8), np.int64)
+    wide[:, ::2] = Xi
+    for variant, labels in [
+        (Xi, y), (np.asfortranarray(Xi), y.astype(np.float64)), (wide[:, ::2], y.astype(np.uint8)),
+        (Xi.astype(np.float64).tolist(), list(y)),
+    ]:  # fmt: skip
+        r = tunecore.train(variant, labels, epochs=2)
+        assert r.model.weights[0].tobytes() == base.model.weights[0].tobytes()
+
+
+def test_result_fields_and_model_predictions():
+    X, y = blobs(n=60, d=4, k=3, seed=8)
+    r = tunecore.train(X, y, hidden=[10, 5], epochs=3, seed=None, X_val=X, y_val=y)
+    assert r.epochs_run == 3 and r.status == "ok" and r.diverged_epoch is None
+    assert set(r.history) == {"train_loss", "val_loss", "val_accuracy"}
+    assert all(len(s) == 3 for s in r.history.values())
+    assert r.config["hidden"] == (10, 5) and r.config["n_classes"] == 3
+    assert isinstance(r.config["seed"], int) and r.seconds > 0
+    assert [w.shape for w in r.model.weights] == [(4, 10), (10, 5), (5, 3)]
+    proba = r.model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(proba.argmax(axis=1), r.model.predict(X))
+    assert r.model.score(X, y) == pytest.approx(r.history["val_accuracy"][-1])
+    # Validation loss from the core equals the loss of the model's own probabilities.
+    ce = -np.mean(np.log(proba[np.arange(60), y]))
+    assert r.history["val_loss"][-1] == pytest.approx(ce, rel=1e-4)
+
+
+def test_regression_and_binary_models():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([1.0, -1.0, 0.5])
+    r = tunecore.train(X, y, loss="mse", hidden=(16,), lr=1e-2, epochs=30, X_val=X, y_val=y)
+    assert r.model.predict(X).shape == (200,)
+    assert r.model.score(X, y) == pytest.approx(r.history["val_r2"][-1], abs=1e-5)
+    assert r.model.score(X, y) > 0.95
+    with pytest.raises(ValueError, match="predict_proba needs a classification model"):
+        r.model.predict_proba(X)
+    b = tunecore.train(X, y > 0, loss="binary_cross_entropy", lr=1e-2, epochs=20)
+    assert b.model.predict_proba(X).shape == (200, 2)
+    assert b.model.score(X, y > 0) > 0.9
+    assert b.config["n_classes"] == 2
+
+
+def test_threads_settings():
+    before = tunecore.get_num_threads()
+    try:
+        tunecore.set_num_threads(1)
+        assert tunecore.get_num_threads() == 1
+        with pytest.raises(ValueError, match="n must be >= 1"):
+            tunecore.set_num_threads(0)
+        with pytest.raises(TypeError, match="n must be an int"):
+            tunecore.set_num_threads(1.5)
+    finally:
+        tunecore.set_num_threads(before)
+
+
+def test_omp_num_threads_sets_the_default():
+    code = "import tunecore; print(tunecore.get_num_threads())"
+    env = dict(os.environ, OMP_NUM_THREADS="3")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert out.stdout.strip() == "3", out.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# Bad input
+
+X_OK, Y_OK = blobs(n=20, d=3, k=3, seed=0)
+
+
+@pytest.mark.parametrize(
+    "X,y,options,error,match",
+    [
+        (X_OK[0], Y_OK, {}, ValueError, "X must be a 2-D array"),
+        (X_OK, Y_OK[:-1], {}, ValueError, "y must have one entry per row of X"),
+        (np.where(X_OK > 1, np.nan, X_OK), Y_OK, {}, ValueError, "X must not contain NaN"),
+        (np.where(X_OK > 1, np.inf, X_OK), Y_OK, {}, ValueError, "X must not contain NaN or inf"),
+        (X_OK * 1e300, Y_OK, {}, ValueError, "X holds values beyond float32"),
+        (X_OK, Y_OK + 0.5, {}, ValueError, "y must hold integer class labels"),
+        (X_OK, Y_OK - 1, {}, ValueError, r"y must hold class labels in \[0, n_classes\)"),
+        (X_OK, Y_OK, {"n_classes": 2}, ValueError, r"class labels in \[0, 2\)"),
+        (X_OK, Y_OK * 10**6, {}, ValueError, "relabel the classes 0..k-1 or pass n_classes"),
+        (X_OK, np.where(Y_OK > 1, np.nan, Y_OK), {}, ValueError, "y must not contain NaN"),
+        (X_OK[:0], Y_OK[:0], {}, ValueError, "X must have at least one row"),
+        (X_OK[:, :0], Y_OK, {}, ValueError, "X must have at least one row and one column"),
+        (X_OK, Y_OK, {"batch_size": 0}, ValueError, "batch_size must be >= 1, got 0"),
+        (X_OK, Y_OK, {"lr": 0.0}, ValueError, "lr must be a finite number > 0"),
+        (X_OK, Y_OK, {"lr": -1e-3}, ValueError, "lr must be a finite number > 0"),
+        (X_OK, Y_OK, {"lr": float("nan")}, ValueError, "lr must be a finite number > 0"),
+        (X_OK, Y_OK, {"lr": float("inf")}, ValueError, "lr must be a finite number > 0"),
+        (X_OK, Y_OK, {"beta1": 1.0}, ValueError, r"beta1 must be in \[0, 1\)"),
+        (X_OK, Y_OK, {"beta2": -0.1}, ValueError, r"beta2 must be in \[0, 1\)"),
+        (X_OK, Y_OK, {"momentum": 1.5}, ValueError, r"momentum must be in \[0, 1\)"),
+        (
+            X_OK,
+            Y_OK,
+            {"activation": "gelu"},
+            ValueError,
+            "activation must be one of relu, leaky_relu",
+        ),
+        (X_OK, Y_OK, {"loss": "hinge"}, ValueError, "loss must be one of cross_entropy"),
+        (X_OK, Y_OK, {"optimizer": "lbfgs"}, ValueError, "optimizer must be one of sgd, momentum"),
+        (X_OK, Y_OK, {"lr_decay": "linear"}, ValueError, "lr_decay must be one of none"),
+        (X_OK, Y_OK, {"hidden": (4, 0)}, ValueError, "hidden widths must be >= 1"),
+        (X_OK, Y_OK, {"hidden": -3}, ValueError, "hidden widths must be >= 1"),
+        (X_OK, Y_OK, {"epochs": 0}, ValueError, "epochs must be >= 1"),
+        (X_OK, Y_OK, {"lr_decay": "exponential", "decay_rate": 0.0}, ValueError, "decay_rate"),
+        (X_OK, Y_OK, {"l2": -1.0}, ValueError, "l2 must be a finite number >= 0"),
+        (X_OK, Y_OK, {"loss": "binary_cross_entropy"}, ValueError, r"targets in \[0, 1\]"),
+        (X_OK, Y_OK, {"loss": "mse", "n_classes": 3}, ValueError, "n_classes must be None"),
+        (X_OK, Y_OK, {"X_val": X_OK}, ValueError, "X_val and y_val must be given together"),
+        (X_OK, Y_OK, {"X_val": X_OK[:, :2], "y_val": Y_OK}, ValueError, "X_val must have as many"),
+        (X_OK, Y_OK, {"lr": "0.1"}, TypeError, "lr must be a real number, got '0.1'"),
+        (X_OK, Y_OK, {"lr": True}, TypeError, "lr must be a real number, got True"),
+        (X_OK, Y_OK, {"batch_size": 32.0}, TypeError, "batch_size must be an int"),
+        (X_OK, Y_OK, {"epochs": True}, TypeError, "epochs must be an int"),
+        (X_OK, Y_OK, {"hidden": "64"}, TypeError, "hidden must be an int or a sequence"),
+        (X_OK, Y_OK, {"activation": 1}, TypeError, "activation must be a str"),
+        (X_OK, Y_OK, {"batch_norm": 1}, TypeError, "batch_norm must be a bool"),
+        (X_OK, Y_OK, {"seed": 1.5}, TypeError, "seed must be an int or None"),
+        (X_OK, Y_OK, {"threads": 0}, ValueError, "threads must be >= 1"),
+        (X_OK.astype(str), Y_OK, {}, TypeError, "X must hold numbers"),
+        (X_OK + 1j, Y_OK, {}, TypeError, "X must hold numbers"),
+    ],
+)
+def test_bad_input_raises_naming_the_argument(X, y, options, error, match):
+    with pytest.raises(error, match=match):
+        tunecore.train(X, y, **{"epochs": 1, **options})
+
+
+def test_train_many_checks_every_config_first():
+    X, y = blobs(n=20, d=3, k=3)
+    with pytest.raises(ValueError, match=r"configs\[2\]: lr must be a finite number > 0"):
+        tunecore.train_many(X, y, [{}, {"epochs": 1}, {"lr": -1.0}])
+    with pytest.raises(ValueError, match=r"configs\[0\]: unknown option 'learning_rate'"):
+        tunecore.train_many(X, y, [{"learning_rate": 0.1}])
+    with pytest.raises(TypeError, match=r"configs\[1\]: beta1 must be a real number"):
+        tunecore.train_many(X, y, [{}, {"beta1": "x"}])
+    with pytest.raises(TypeError, match=r"configs\[1\] must be a dict"):
+        tunecore.train_many(X, y, [{}, 3])
+    with pytest.raises(TypeError, match="configs must be a list of dicts"):
+        tunecore.train_many(X, y, {"lr": 0.1})
+    with pytest.raises(ValueError, match=r"configs\[1\]: n_classes must be None"):
+        tunecore.train_many(X, y, [{}, {"loss": "mse", "n_classes": 3}])
+    assert tunecore.train_many(X, y, []) == []
+
+
+# ------------------------------------------------------------------------------------------
+# Random input never crashes
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int64, np.uint8, np.bool_]
+VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.integers(-(2**40), 2**40),
+)
+
+
+@st.composite
+def random_training(draw):
+    n = draw(st.integers(0, 7))
+    d = draw(st.integers(0, 4))
+    dtype = draw(st.sampled_from(DTYPES))
+    values = draw(st.lists(VALUES, min_size=n * d, max_size=n * d))
+    with np.errstate(all="ignore"):
+        X = np.array(values, dtype=np.float64).reshape(n, d)
+        X = X.astype(dtype) if dtype is not np.float64 else X
+    if draw(st.booleans()) and X.ndim == 2 and d > 1:
+        X = np.asfortranarray(X)
+    ny = draw(st.sampled_from([n, max(n - 1, 0), n + 1]))
+    y = np.array(
+        draw(st.lists(st.one_of(st.integers(-2, 5), st.floats(-3, 3)), min_size=ny, max_size=ny))
+    )
+    options = draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "hidden": st.one_of(st.integers(-1, 5), st.lists(st.integers(0, 5), max_size=2)),
+                "activation": st.sampled_from(["relu", "tanh", "sigmoid", "bogus"]),
+                "loss": st.sampled_from(["cross_entropy", "binary_cross_entropy", "mse", "x"]),
+                "optimizer": st.sampled_from(["sgd", "momentum", "rmsprop", "adam", "y"]),
+                "lr": st.one_of(st.floats(allow_nan=True), st.just("a"), st.booleans()),
+                "batch_size": st.one_of(st.integers(-1, 9), st.floats(0, 5)),
+                "epochs": st.integers(-1, 2),
+                "beta1": st.floats(-1, 2),
+                "batch_norm": st.one_of(st.booleans(), st.integers(0, 1)),
+                "l2": st.floats(allow_nan=True),
+                "lr_decay": st.sampled_from(["none", "cosine", "step", "z"]),
+                "decay_rate": st.floats(-1, 2),
+                "n_classes": st.one_of(st.none(), st.integers(-1, 7)),
+            },
+        )
+    )
+    return X, y, options
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_training())
+def test_random_input_gives_a_result_or_a_clean_error(case):
+    X, y, options = case
+    try:
+        result = tunecore.train(X, y, **options)
+    except (ValueError, TypeError) as exc:
+        assert str(exc)
+        return
+    assert result.status in ("ok", "diverged")
+    assert len(result.history["train_loss"]) == result.epochs_run >= 1
+
+
+# ------------------------------------------------------------------------------------------
+# Ctrl-C
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    import tunecore
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20000, 256)).astype(np.float32)
+    y = rng.integers(0, 10, size=20000)
+    print("ready", flush=True)
+    try:
+        if sys.argv[1] == "train":
+            tunecore.train(X, y, hidden=(512, 512), batch_size=2048, epochs=10000)
+        else:
+            tunecore.train_many(X, y, [dict(hidden=(256,), epochs=10000)] * 4, threads=2)
+    except KeyboardInterrupt:
+        print("interrupted", time.time(), flush=True)
+        # The core is usable again afterwards.
+        r = tunecore.train(X[:50], y[:50], epochs=1)
+        print("after", r.status, flush=True)
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX only")
+@pytest.mark.parametrize("entry", ["train", "train_many"])
+def test_ctrl_c_raises_keyboard_interrupt_quickly(entry):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(tunecore.__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, entry], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.6)  # well inside the training
+        sent = time.time()
+        child.send_signal(signal.SIGINT)
+        line = child.stdout.readline().split()
+        assert line and line[0] == "interrupted"
+        assert float(line[1]) - sent < 0.5
+        assert child.stdout.readline().strip() == "after ok"
+        assert child.wait(timeout=30) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
