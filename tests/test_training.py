@@ -142,15 +142,18 @@ def softmax_regression_reference(X, y, W, b, options):
 
 
 @pytest.mark.parametrize(
-    "optimizer,decay",
-    [(o, "none") for o in OPTIMIZERS] + [("sgd", d) for d in LR_DECAYS if d != "none"],
+    "optimizer,decay,batch_size",
+    [(o, "none", 5) for o in OPTIMIZERS]
+    + [("sgd", d, 5) for d in LR_DECAYS if d != "none"]
+    + [("adam", "cosine", 50)],
 )
-def test_training_loop_matches_numpy_reference(optimizer, decay):
-    # 23 rows in batches of 5: four full batches and a short one of 3, in the core's order.
+def test_training_loop_matches_numpy_reference(optimizer, decay, batch_size):
+    # 23 rows in batches of 5: four full batches and a short one of 3, in the core's order;
+    # a batch of 50 is one batch of all 23 rows.
     X, y = blobs(n=23, d=4, k=3, seed=4)
     options = {
         "hidden": (), "optimizer": optimizer, "lr": 0.05, "lr_decay": decay, "decay_rate": 0.5,
-        "decay_steps": 2, "l2": 0.01, "batch_size": 5, "epochs": 4, "seed": 9,
+        "decay_steps": 2, "l2": 0.01, "batch_size": batch_size, "epochs": 4, "seed": 9,
     }  # fmt: skip
     init = _core._init_params(core_config(3, **options), 4)
     result = tunecore.train(X, y, **options)
@@ -419,6 +422,25 @@ def test_divergence_is_reported_and_does_not_disturb_other_trials():
     assert results[2].history["train_loss"].tobytes() == alone.history["train_loss"].tobytes()
 
 
+def test_train_many_deadline_stops_at_an_epoch_boundary():
+    X, y = blobs(n=400, d=8, k=3, seed=10)
+    configs = [{"hidden": (32,), "epochs": 10**6, "seed": s} for s in range(3)]
+    start = time.monotonic()
+    results = tunecore.train_many(X, y, configs, threads=2, deadline=start + 0.3)
+    assert time.monotonic() - start < 10
+    assert [r.status for r in results] == ["stopped"] * 3
+    assert all(r.epochs_run < 10**6 and r.diverged_epoch is None for r in results)
+    assert results[2].epochs_run == 0  # never started: both threads were busy until the end
+    assert results[0].epochs_run >= 1
+    # A stopped trial holds exactly the weights of a training that many epochs long.
+    alone = tunecore.train(X, y, **dict(configs[0], epochs=results[0].epochs_run))
+    assert alone.model.weights[0].tobytes() == results[0].model.weights[0].tobytes()
+    past = tunecore.train_many(X, y, configs[:1], deadline=start - 1.0)
+    assert past[0].status == "stopped" and past[0].epochs_run == 0
+    with pytest.raises(TypeError, match="deadline must be a real number"):
+        tunecore.train_many(X, y, configs, deadline="soon")
+
+
 def test_inputs_of_any_dtype_and_layout_give_the_same_result():
     X, y = blobs(n=40, d=4, k=3, seed=6)
     Xi = np.round(X * 4).astype(np.int16)
@@ -465,6 +487,25 @@ def test_regression_and_binary_models():
     assert b.model.predict_proba(X).shape == (200, 2)
     assert b.model.score(X, y > 0) > 0.9
     assert b.config["n_classes"] == 2
+
+
+def test_several_outputs_for_mse_and_binary_cross_entropy():
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(300, 4))
+    Y = np.column_stack([X[:, 0] - X[:, 1], 2 * X[:, 2], 0.5 * X[:, 3] + 3.0])
+    X_val = np.asfortranarray(X[::2])  # Fortran order, then every other row
+    r = tunecore.train(
+        X, Y, loss="mse", hidden=(32,), lr=1e-2, epochs=40, X_val=X_val, y_val=Y[::2]
+    )
+    assert r.model.predict(X).shape == (300, 3)
+    assert r.model.score(X_val, Y[::2]) == pytest.approx(r.history["val_r2"][-1], abs=1e-5)
+    assert r.model.score(X, Y) > 0.9
+    labels = (Y[:, :2] > 0).astype(np.float32)
+    b = tunecore.train(X, labels, loss="binary_cross_entropy", lr=1e-2, epochs=20)
+    assert b.model.predict(X).shape == (300, 2)
+    assert b.model.predict_proba(X).shape == (300, 2)
+    assert b.model.score(X, labels) == pytest.approx(np.mean(b.model.predict(X) == labels))
+    assert b.model.score(X, labels) > 0.9
 
 
 def test_threads_settings():
@@ -622,20 +663,24 @@ def random_training(draw):
             },
         )
     )
-    return X, y, options
+    return X, y, options, draw(st.booleans())
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_training())
 def test_random_input_gives_a_result_or_a_clean_error(case):
-    X, y, options = case
+    X, y, options, many = case
     try:
-        result = tunecore.train(X, y, **options)
+        if many:
+            results = tunecore.train_many(X, y, [options, {"epochs": 1}], threads=2)
+        else:
+            results = [tunecore.train(X, y, **options)]
     except (ValueError, TypeError) as exc:
         assert str(exc)
         return
-    assert result.status in ("ok", "diverged")
-    assert len(result.history["train_loss"]) == result.epochs_run >= 1
+    for result in results:
+        assert result.status in ("ok", "diverged")
+        assert len(result.history["train_loss"]) == result.epochs_run >= 1
 
 
 # ------------------------------------------------------------------------------------------

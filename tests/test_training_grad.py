@@ -192,8 +192,10 @@ def test_batch_norm_running_statistics_use_the_unbiased_variance():
 @pytest.mark.parametrize("trans_a,trans_b", itertools.product([False, True], repeat=2))
 def test_packed_product_matches_reference(kernel, trans_a, trans_b):
     rng = np.random.default_rng(2)
-    # Shapes around the block sizes (MC 96, KC 256, NC 2048) and the micro-tiles.
-    for m, n, k in [(1, 1, 1), (7, 33, 5), (97, 17, 257), (13, 2049, 3), (200, 64, 520)]:
+    # Shapes around the block sizes (MC 96, KC 256, NC 2048) and the micro-tiles; small row-major
+    # B (k * n <= 8192) is read in place, with and without a partial panel and over two KC blocks.
+    shapes = [(1, 1, 1), (7, 33, 5), (97, 17, 257), (13, 2049, 3), (200, 64, 520)]
+    for m, n, k in shapes + [(20, 16, 300), (5, 64, 127), (9, 48, 100)]:
         a = rng.normal(size=(k, m) if trans_a else (m, k)).astype(np.float32)
         b = rng.normal(size=(n, k) if trans_b else (k, n)).astype(np.float32)
         expected = (a.T if trans_a else a).astype(np.float64) @ (b.T if trans_b else b)
@@ -201,6 +203,21 @@ def test_packed_product_matches_reference(kernel, trans_a, trans_b):
         ref = _core._gemm(a, b, trans_a, trans_b, True, "")
         np.testing.assert_allclose(got, expected, rtol=0, atol=2e-6 * k)
         np.testing.assert_allclose(ref, expected, rtol=0, atol=2e-6 * k)
+
+
+@pytest.mark.skipif(
+    not {"avx512", "avx2"} <= set(_core._gemm_kernels()), reason="needs AVX-512 and AVX2"
+)
+def test_avx512_and_avx2_kernels_agree_bitwise():
+    # Both do one fused multiply-add per element and step, in the same order; the AVX-512
+    # path hands narrow products (n <= 16) to the AVX2 kernel on that promise.
+    rng = np.random.default_rng(13)
+    for m, n, k in [(50, 10, 300), (33, 70, 129), (9, 16, 1000)]:
+        a = rng.normal(size=(m, k)).astype(np.float32)
+        b = rng.normal(size=(k, n)).astype(np.float32)
+        wide = _core._gemm(a, b, False, False, False, "avx512")
+        narrow = _core._gemm(a, b, False, False, False, "avx2")
+        assert wide.tobytes() == narrow.tobytes()
 
 
 @pytest.mark.parametrize("kernel", _core._gemm_kernels())

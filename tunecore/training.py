@@ -30,8 +30,17 @@ The network, in the core's terms (see ``csrc/mlp/network.hpp`` and ``csrc/mlp/op
   inverse_time ``lr / (1 + k e)``; exponential ``lr k**e``; step ``lr k**floor(e / s)``;
   cosine ``lr (k + (1 - k) (1 + cos(pi e / epochs)) / 2)``.
 - Each epoch shuffles the rows from (seed, epoch); the last short batch is used.
+- After each epoch, validation data (when given) is scored in eval mode: ``val_loss`` (the
+  loss above, without L2), and ``val_accuracy`` (argmax for cross_entropy; per output at
+  0.5 for binary_cross_entropy) or ``val_r2`` (R^2 averaged over outputs, scikit-learn's
+  convention for constant columns).
 - A NaN or inf loss (or parameter, or validation loss) stops the training: status
   ``"diverged"``, ``diverged_epoch`` the 1-based epoch, NaN in the history for it.
+
+The matrix products run on the core's own float32 kernels, AVX-512, AVX2 + FMA or portable
+C++, chosen from the CPU at first use; the environment variable ``TUNECORE_KERNEL`` (``avx512``,
+``avx2``, ``portable``) forces one the CPU supports. Results are reproducible bit for bit on
+one machine and kernel, whatever the thread count; other kernels round differently.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from __future__ import annotations
 import math
 import numbers
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -248,10 +258,31 @@ def _as_array(value: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} must be a numeric array, got {type(value).__name__}: {exc}")
+        raise ValueError(
+            f"{name} must be a numeric array, got {type(value).__name__}: {exc}"
+        ) from exc
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
     return arr
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """True when no entry is NaN or inf; min and max allocate nothing the size of ``arr``
+    (NaN propagates through both, inf shows in one), so a large X costs no temporary."""
+    if arr.dtype.kind != "f" or arr.size == 0:
+        return True
+    return bool(np.isfinite(arr.min()) and np.isfinite(arr.max()))
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    if not _all_finite(arr):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            first = np.unravel_index(int(np.argmax(bad)), arr.shape)
+            raise ValueError(
+                f"{name} must not contain NaN or inf, got {int(bad.sum())} such values "
+                f"(the first at index {tuple(int(i) for i in first)}: {float(arr[first])!r})"
+            )
 
 
 def _as_features(value: Any, name: str) -> np.ndarray:
@@ -263,11 +294,10 @@ def _as_features(value: Any, name: str) -> np.ndarray:
         raise ValueError(
             f"{name} must have at least one row and one column, got shape {arr.shape}"
         )
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise ValueError(f"{name} must not contain NaN or inf")
+    _check_finite(arr, name)
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(out).all():
+    if out.dtype != arr.dtype and not _all_finite(out):
         raise ValueError(f"{name} holds values beyond float32's range (about 3.4e38)")
     return out
 
@@ -278,8 +308,7 @@ def _as_targets(value: Any, name: str, n: int) -> np.ndarray:
         raise ValueError(f"{name} must be 1-D (or 2-D for several outputs), got shape {arr.shape}")
     if arr.shape[0] != n:
         raise ValueError(f"{name} must have one entry per row of X ({n}), got {arr.shape[0]}")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise ValueError(f"{name} must not contain NaN or inf")
+    _check_finite(arr, name)
     return arr
 
 
@@ -305,7 +334,7 @@ def _targets(y: np.ndarray, name: str, loss: str) -> np.ndarray:
         out = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
     if out.shape[1] < 1:
         raise ValueError(f"{name} must have at least one column, got shape {y.shape}")
-    if not np.isfinite(out).all():
+    if not _all_finite(out):
         raise ValueError(f"{name} holds values beyond float32's range (about 3.4e38)")
     if loss == "binary_cross_entropy" and ((out < 0).any() or (out > 1).any()):
         raise ValueError(f"{name} must hold targets in [0, 1] for binary_cross_entropy")
@@ -499,7 +528,8 @@ class TrainResult:
         Per-epoch float64 series: ``train_loss``; with validation data also ``val_loss`` and
         ``val_accuracy`` (classification) or ``val_r2`` (mse). A diverged epoch holds NaN.
     status : str
-        ``"ok"`` or ``"diverged"``.
+        ``"ok"`` or ``"diverged"``; ``"stopped"`` only for :func:`train_many` with a
+        ``deadline`` that cut the training short.
     diverged_epoch : int or None
         The 1-based epoch whose loss (or parameters) turned NaN or inf; None when ok.
     epochs_run : int
@@ -675,6 +705,7 @@ def train_many(
     X_val: Any = None,
     y_val: Any = None,
     threads: int | None = None,
+    deadline: float | None = None,
 ) -> list[TrainResult]:
     """Train several configurations on the same data, one trial per thread.
 
@@ -690,6 +721,10 @@ def train_many(
         Each holds :func:`train`'s keywords (missing ones take train's defaults).
     threads : int or None
         Trials trained at once; None uses :func:`get_num_threads`.
+    deadline : float or None
+        A :func:`time.monotonic` instant after which no epoch starts: trials then stop at
+        their next epoch boundary (those not started run 0 epochs) with status
+        ``"stopped"`` and ``epochs_run < config["epochs"]``. None: no deadline.
 
     Returns
     -------
@@ -708,6 +743,10 @@ def train_many(
     if isinstance(configs, (str, bytes, Mapping)) or not isinstance(configs, Sequence):
         raise TypeError(f"configs must be a list of dicts, got {type(configs).__name__}")
     threads = _check_threads(threads)
+    if deadline is not None:
+        deadline = _check_real("deadline", deadline)
+        if math.isnan(deadline):
+            raise ValueError(f"deadline must be a time.monotonic() instant, got {deadline!r}")
     resolved = []
     for i, options in enumerate(configs):
         if not isinstance(options, Mapping):
@@ -748,6 +787,7 @@ def train_many(
             labels_val,
             targets_val,
             min(threads, len(indices)),
+            None if deadline is None else deadline - time.monotonic(),
         )
         for i, raw in zip(indices, raws):
             if raw["status"] == "failed":

@@ -13,6 +13,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -195,6 +196,8 @@ const char* status_name(Status s) {
             return "diverged";
         case Status::interrupted:
             return "interrupted";
+        case Status::stopped:
+            return "stopped";
         case Status::failed:
         default:
             return "failed";
@@ -298,7 +301,8 @@ py::dict py_train(const py::object& x, const py::object& labels, const py::objec
 
 py::list py_train_many(const py::object& x, const py::object& labels, const py::object& targets,
                        const py::list& config_dicts, const py::object& x_val,
-                       const py::object& labels_val, const py::object& targets_val, int threads) {
+                       const py::object& labels_val, const py::object& targets_val, int threads,
+                       std::optional<double> seconds_left) {
     std::vector<Config> configs;
     DataArrays train_arrays = make_data(x, labels, targets, "X");
     std::optional<DataArrays> val_arrays;
@@ -319,9 +323,15 @@ py::list py_train_many(const py::object& x, const py::object& labels, const py::
         }
     }
     const Data* val = val_arrays ? &val_arrays->data : nullptr;
+    Clock::time_point deadline = no_deadline();
+    if (seconds_left) {
+        const double s = std::max(0.0, std::min(*seconds_left, 1e9));
+        deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(s));
+    }
     std::vector<Result> results;
     run_interruptible([&](const std::atomic<bool>& stop) {
-        results = mlp::train_many(configs, train_arrays.data, val, threads, &stop);
+        results = mlp::train_many(configs, train_arrays.data, val, threads, &stop, deadline);
     });
     py::list out;
     for (const Result& r : results) out.append(result_to_dict(r));
@@ -465,7 +475,8 @@ void bind_train(py::module_& m) {
           py::arg("threads") = 1, "Train one MLP; inputs already checked by tunecore.training.");
     m.def("train_many", &py_train_many, py::arg("X"), py::arg("labels"), py::arg("targets"),
           py::arg("configs"), py::arg("X_val"), py::arg("labels_val"), py::arg("targets_val"),
-          py::arg("threads"), "Train several MLPs, one per thread.");
+          py::arg("threads"), py::arg("seconds_left") = py::none(),
+          "Train several MLPs, one per thread; no epoch starts after seconds_left.");
     m.def("predict_logits", &py_predict_logits, py::arg("config"), py::arg("params"),
           py::arg("X"), "Eval-mode network outputs (logits) of X.");
     m.def("default_threads", &default_threads, "OpenMP's default thread count.");

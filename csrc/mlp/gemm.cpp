@@ -28,12 +28,12 @@ constexpr int kMaxNR = 32;
 constexpr int kPortableMR = 4;
 constexpr int kPortableNR = 16;
 
-void portable_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                     bool accumulate) {
+void portable_kernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+                     int64_t ldc, bool accumulate) {
     float acc[kPortableMR][kPortableNR] = {};
     for (int64_t p = 0; p < kc; ++p) {
         const float* ap = a + p * kPortableMR;
-        const float* bp = b + p * kPortableNR;
+        const float* bp = b + p * ldb;
         for (int i = 0; i < kPortableMR; ++i) {
             const float ai = ap[i];
             for (int j = 0; j < kPortableNR; ++j) acc[i][j] += ai * bp[j];
@@ -272,6 +272,11 @@ int64_t region_floats(int64_t max_n) {
 // Work (m * n * k multiply-adds) below which threads cost more than they save.
 constexpr int64_t kParallelWork = int64_t(1) << 21;
 
+// A row-major B of at most this many floats (32 KB: L1) is read in place by the micro-kernel
+// instead of packed: for the small layers of small networks, packing cost as much as the
+// product. Larger ones are packed, which also avoids cache-set conflicts of long strides.
+constexpr int64_t kDirectB = 8192;
+
 // The blocked loops on one thread, packing into `area` (region_floats(n) floats).
 void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> b,
                  float* c, int64_t ldc, bool accumulate, const Epilogue<float>& ep, float* area,
@@ -283,14 +288,22 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
     float* b_pack = area + round16(kMC * kKC);
     alignas(64) float tile[kMaxMR * kMaxNR];
 
+    const bool direct_b = b.cs == 1 && k * n <= kDirectB;
     for (int64_t jc = 0; jc < n; jc += kNC) {
         const int64_t nc = std::min(kNC, n - jc);
         for (int64_t pc = 0; pc < k; pc += kKC) {
             const int64_t kc = std::min(kKC, k - pc);
             const bool acc_flag = accumulate || pc > 0;
             const bool last = pc + kc == k;
-            pack_b(kc, nc, ConstView<float>{b.data + pc * b.rs + jc * b.cs, b.rs, b.cs}, nr,
-                   b_pack);
+            const ConstView<float> b_block{b.data + pc * b.rs + jc * b.cs, b.rs, b.cs};
+            if (!direct_b) {
+                pack_b(kc, nc, b_block, nr, b_pack);
+            } else if (nc % nr != 0) {
+                // Only the last, partial panel needs packing (zero padding).
+                const int64_t jr = nc / nr * nr;
+                pack_b(kc, nc - jr, ConstView<float>{b_block.data + jr, b.rs, 1}, nr,
+                       b_pack + jr * kc);
+            }
 
             for (int64_t ic = 0; ic < m; ic += kMC) {
                 const int64_t mc = std::min(kMC, m - ic);
@@ -299,13 +312,15 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
 
                 for (int64_t jr = 0; jr < nc; jr += nr) {
                     const int64_t cols = std::min<int64_t>(nr, nc - jr);
-                    const float* bp = b_pack + jr * kc;
+                    const bool in_place = direct_b && cols == nr;
+                    const float* bp = in_place ? b_block.data + jr : b_pack + jr * kc;
+                    const int64_t ldb = in_place ? b.rs : nr;
                     for (int64_t ir = 0; ir < mc; ir += mr) {
                         const int64_t rows = std::min<int64_t>(mr, mc - ir);
                         const float* ap = a_pack + ir * kc;
                         float* ct = c + (ic + ir) * ldc + jc + jr;
                         if (rows == mr && cols == nr) {
-                            info.kernel(kc, ap, bp, ct, ldc, acc_flag);
+                            info.kernel(kc, ap, bp, ldb, ct, ldc, acc_flag);
                         } else {
                             // Edge tile: compute into a full-size scratch tile, copy the
                             // valid part. The kernel does the same arithmetic per element.
@@ -314,7 +329,7 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
                                     std::memcpy(tile + i * nr, ct + i * ldc, sizeof(float) * cols);
                                 }
                             }
-                            info.kernel(kc, ap, bp, tile, nr, acc_flag);
+                            info.kernel(kc, ap, bp, ldb, tile, nr, acc_flag);
                             for (int64_t i = 0; i < rows; ++i) {
                                 std::memcpy(ct + i * ldc, tile + i * nr, sizeof(float) * cols);
                             }
@@ -359,7 +374,15 @@ void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> 
         if (ep.kind != EpilogueKind::none) epilogue_tile(ep, c, ldc, 0, 0, m, n);
         return;
     }
-    const detail::KernelInfo info = info_by_name(kAllKernels[kernel_index()]);
+    detail::KernelInfo info = info_by_name(kAllKernels[kernel_index()]);
+    static const bool avx2_usable = usable("avx2");
+    if (n <= 16 && avx2_usable && std::strcmp(info.name, "avx512") == 0) {
+        // Narrow products (the output layer) waste less of a 16-wide tile than of a 32-wide
+        // one. Both kernels do one fused multiply-add per element and step of p, in the same
+        // order, so the result is bitwise the same whichever runs.
+        const detail::KernelInfo narrow = detail::avx2_kernel();
+        if (narrow.kernel != nullptr) info = narrow;
+    }
     const int64_t panels = (n + info.nr - 1) / info.nr;
     int threads = 1;
     if (scratch.threads > 1 && m * n * k >= kParallelWork && panels > 1) {

@@ -11,7 +11,8 @@ namespace tunecore::mlp::detail {
 namespace {
 
 __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, const float* a, const float* b,
-                                                      float* c, int64_t ldc, bool accumulate) {
+                                                      int64_t ldb, float* c, int64_t ldc,
+                                                      bool accumulate) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -19,8 +20,8 @@ __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, const float* a,
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
     for (int64_t p = 0; p < kc; ++p) {
-        const __m256 b0 = _mm256_loadu_ps(b + p * 16);
-        const __m256 b1 = _mm256_loadu_ps(b + p * 16 + 8);
+        const __m256 b0 = _mm256_loadu_ps(b + p * ldb);
+        const __m256 b1 = _mm256_loadu_ps(b + p * ldb + 8);
         const float* ap = a + p * 6;
         __m256 x = _mm256_broadcast_ss(ap + 0);
         c00 = _mm256_fmadd_ps(x, b0, c00);

@@ -11,16 +11,16 @@ namespace tunecore::mlp::detail {
 namespace {
 
 __attribute__((target("avx512f,fma"))) void kernel_8x32(int64_t kc, const float* a,
-                                                         const float* b, float* c, int64_t ldc,
-                                                         bool accumulate) {
+                                                         const float* b, int64_t ldb, float* c,
+                                                         int64_t ldc, bool accumulate) {
     __m512 acc[8][2];
     for (int i = 0; i < 8; ++i) {
         acc[i][0] = _mm512_setzero_ps();
         acc[i][1] = _mm512_setzero_ps();
     }
     for (int64_t p = 0; p < kc; ++p) {
-        const __m512 b0 = _mm512_loadu_ps(b + p * 32);
-        const __m512 b1 = _mm512_loadu_ps(b + p * 32 + 16);
+        const __m512 b0 = _mm512_loadu_ps(b + p * ldb);
+        const __m512 b1 = _mm512_loadu_ps(b + p * ldb + 16);
         const float* ap = a + p * 8;
 #pragma GCC unroll 8
         for (int i = 0; i < 8; ++i) {

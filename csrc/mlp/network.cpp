@@ -209,7 +209,8 @@ void forward(Model<T>& model, const Config& config, Workspace<T>& ws, int64_t ro
             ep.shift = shift;
             gemm(rows, layer.out, layer.in, a, w, y, layer.out, false, ep, ws.gemm.scratch);
         } else {
-            gemm(rows, layer.out, layer.in, a, w, y, layer.out, false, Epilogue<T>{}, ws.gemm.scratch);
+            gemm(rows, layer.out, layer.in, a, w, y, layer.out, false, Epilogue<T>{},
+                 ws.gemm.scratch);
             batch_norm_train_forward(y, ws.zhat[l].data(), ws.stats[l].data(),
                                      model.running.data() + layer.running,
                                      model.params.data() + layer.gamma,
@@ -234,15 +235,21 @@ double loss_sum(const Config& config, const Workspace<T>& ws, int64_t rows, T* d
             T zmax = zi[0];
             for (int64_t j = 1; j < k; ++j) zmax = std::max(zmax, zi[j]);
             T sum = T(0);
-            for (int64_t j = 0; j < k; ++j) sum += std::exp(zi[j] - zmax);
             const int32_t label = ws.labels[i];
-            total += double(zmax + std::log(sum) - zi[label]);
             if (delta != nullptr) {
+                // Keep each exp in delta, then scale it into the softmax gradient.
                 T* di = delta + i * k;
-                const T inv_sum = T(1) / sum;
-                for (int64_t j = 0; j < k; ++j) di[j] = std::exp(zi[j] - zmax) * inv_sum * inv_rows;
+                for (int64_t j = 0; j < k; ++j) {
+                    di[j] = std::exp(zi[j] - zmax);
+                    sum += di[j];
+                }
+                const T scale = inv_rows / sum;
+                for (int64_t j = 0; j < k; ++j) di[j] *= scale;
                 di[label] -= inv_rows;
+            } else {
+                for (int64_t j = 0; j < k; ++j) sum += std::exp(zi[j] - zmax);
             }
+            total += double(zmax + std::log(sum) - zi[label]);
         }
     } else if (config.loss == Loss::binary_cross_entropy) {
         const T scale = T(1) / (T(rows) * T(k));

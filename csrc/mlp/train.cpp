@@ -163,7 +163,7 @@ void predict_logits(Model<float>& model, const Config& config, const float* x, i
 }
 
 Result train(const Config& config, const Data& train_data, const Data* val_data,
-             const std::atomic<bool>* stop, int threads) {
+             const std::atomic<bool>* stop, int threads, Clock::time_point deadline) {
     const auto t0 = std::chrono::steady_clock::now();
     Result result;
     result.model = init_model<float>(config, train_data.d);
@@ -183,6 +183,10 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
     for (int64_t epoch = 0; epoch < config.epochs; ++epoch) {
         if (stop && stop->load(std::memory_order_relaxed)) {
             result.status = Status::interrupted;
+            break;
+        }
+        if (deadline != no_deadline() && Clock::now() >= deadline) {
+            result.status = Status::stopped;
             break;
         }
         const double lr = scheduled_lr(config, epoch);
@@ -249,16 +253,18 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
 }
 
 std::vector<Result> train_many(const std::vector<Config>& configs, const Data& train_data,
-                               const Data* val_data, int threads, const std::atomic<bool>* stop) {
-    const int64_t count = int64_t(configs.size());
+                               const Data* val_data, int threads, const std::atomic<bool>* stop,
+                               Clock::time_point deadline) {
+    // An int index: MSVC's OpenMP 2.0 wants a plain signed loop variable.
+    const int count = int(configs.size());
     std::vector<Result> results(count);
     threads = std::max(1, threads);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (int64_t i = 0; i < count; ++i) {
+    for (int i = 0; i < count; ++i) {
         // Exceptions must not leave an OpenMP region: a failing trial (out of memory) is
         // recorded in its own result and disturbs no other.
         try {
-            results[i] = train(configs[i], train_data, val_data, stop);
+            results[i] = train(configs[i], train_data, val_data, stop, 1, deadline);
         } catch (const std::exception& e) {
             results[i].status = Status::failed;
             results[i].error = e.what();

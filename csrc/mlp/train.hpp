@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,7 +28,12 @@ struct Data {
     int64_t target_cols = 0;
 };
 
-enum class Status { ok, diverged, interrupted, failed };
+// stopped: the deadline passed at an epoch boundary (epochs_run < epochs, possibly 0).
+enum class Status { ok, diverged, interrupted, failed, stopped };
+
+using Clock = std::chrono::steady_clock;
+// No deadline.
+inline Clock::time_point no_deadline() { return Clock::time_point::max(); }
 
 struct Result {
     Status status = Status::ok;
@@ -51,13 +57,16 @@ void check_data(const Config& config, const Data& data, const char* name);
 // Train one configuration. `stop` (may be null) is polled between mini-batches and layers;
 // when it turns true the trial returns early with status interrupted. `threads` OpenMP threads
 // share each large matrix product (the result is bitwise the same for any count).
+// No epoch starts after `deadline`.
 Result train(const Config& config, const Data& train_data, const Data* val_data,
-             const std::atomic<bool>* stop, int threads = 1);
+             const std::atomic<bool>* stop, int threads = 1,
+             Clock::time_point deadline = no_deadline());
 
 // Train every configuration, one trial per OpenMP thread (dynamic schedule). Each result is
 // bitwise the one train() gives alone: trials share nothing writable.
 std::vector<Result> train_many(const std::vector<Config>& configs, const Data& train_data,
-                               const Data* val_data, int threads, const std::atomic<bool>* stop);
+                               const Data* val_data, int threads, const std::atomic<bool>* stop,
+                               Clock::time_point deadline = no_deadline());
 
 // Metrics of a model on data (eval mode): mean loss and accuracy or R^2.
 void evaluate(Model<float>& model, const Config& config, const Data& data, Workspace<float>& ws,
