@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     info["versions"] = versions()
     log(f"machine: {info}")
 
-    peaks = {t: machine.measure_peak(t)["gflops"] for t in sorted(set(args.threads))}
+    peaks = {t: machine.measure_peak(t)["gflops"] for t in sorted({1, *args.threads})}
     log(f"peaks: {peaks}")
     rows = [] if args.no_throughput else run_throughput(args)
     study_rows = [] if args.no_study else run_study(args)

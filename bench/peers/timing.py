@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from typing import Any
@@ -80,13 +81,18 @@ def measure_group(
     min_time: float = 1.0,
     min_reps: int = 3,
     max_reps: int = 200,
+    rounds: int = 2,
+    settle: float = 0.3,
     seed: int = 0,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Time several contenders on one shape, their epochs interleaved round-robin.
+    """Time several contenders on one shape, in ``rounds`` interleaved blocks of epochs.
 
-    Interleaving spreads any slow-down of a shared machine over every contender alike,
-    instead of over whichever ran at the wrong moment. Each contender runs until it has
-    ``min_reps`` epochs and ``min_time`` seconds (or ``max_reps`` epochs).
+    Each round gives every contender, in turn, its share of the epochs (until it has
+    ``min_reps`` epochs and ``min_time`` seconds in all, or ``max_reps``); the figure is the
+    median over all rounds. Interleaving spreads a slow-down of a shared machine over every
+    contender alike. Before each block the process sleeps ``settle`` seconds, so the previous
+    contender's thread pools (OpenBLAS spins up to about 0.1 s after a call, OpenMP a little)
+    have gone to sleep and do not steal a core from the next one.
 
     Returns
     -------
@@ -105,16 +111,20 @@ def measure_group(
             skipped[name] = str(exc)
     times: dict[str, list[float]] = {name: [] for name in trainers}
 
-    def done(name: str) -> bool:
+    def done(name: str, share: float) -> bool:
         t = times[name]
-        return len(t) >= max_reps or (len(t) >= min_reps and sum(t) >= min_time)
+        if len(t) >= max_reps * share:
+            return True
+        return len(t) >= math.ceil(min_reps * share) and sum(t) >= min_time * share
 
     with pinned_threads(threads):
         for trainer in trainers.values():
             warm_up(trainer, X, y)
-        while not all(done(name) for name in trainers):
+        for r in range(rounds):
+            share = (r + 1) / rounds
             for name, trainer in trainers.items():
-                if not done(name):
+                time.sleep(settle)
+                while not done(name, share):
                     t0 = time.perf_counter()
                     trainer.epoch(X, y)
                     times[name].append(time.perf_counter() - t0)
