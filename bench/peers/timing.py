@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from typing import Any
@@ -117,6 +118,7 @@ def measure_group(
             return True
         return len(t) >= math.ceil(min_reps * share) and sum(t) >= min_time * share
 
+    load = os.getloadavg()[0]
     with pinned_threads(threads):
         for trainer in trainers.values():
             warm_up(trainer, X, y)
@@ -143,6 +145,7 @@ def measure_group(
             "best_s": min(t),
             "reps": len(t),
             "spread": (max(t) - min(t)) / median,
+            "load_at_start": load,
         }
         row.update(throughput(shape, X.shape[0], median))
         rows.append(row)
