@@ -709,6 +709,76 @@ CHILD = textwrap.dedent(
 )
 
 
+def test_training_off_the_main_thread_gives_the_same_result():
+    import threading
+
+    X, y = blobs(n=60, d=4, k=3, seed=15)
+    here = tunecore.train(X, y, epochs=3, hidden=(8,))
+    out = {}
+    worker = threading.Thread(
+        target=lambda: out.update(r=tunecore.train(X, y, epochs=3, hidden=(8,)))
+    )
+    worker.start()
+    worker.join()
+    assert out["r"].model.weights[0].tobytes() == here.model.weights[0].tobytes()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX wakeup fd")
+def test_training_restores_the_signal_wakeup_fd():
+    import signal as signal_module
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    previous = signal_module.set_wakeup_fd(write_end)
+    try:
+        X, y = blobs(n=30, d=3, k=2, seed=16)
+        tunecore.train(X, y, epochs=1)
+        tunecore.train_many(X, y, [{"epochs": 1}] * 2, threads=2)
+        assert signal_module.set_wakeup_fd(previous) == write_end
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_other_signals_reach_their_handler_and_do_not_stop_training():
+    import signal as signal_module
+    import threading
+
+    seen = []
+    old_handler = signal_module.signal(signal_module.SIGUSR1, lambda s, f: seen.append(s))
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    os.set_blocking(write_end, False)
+    previous = signal_module.set_wakeup_fd(write_end)
+    try:
+        rng = np.random.default_rng(17)
+        X = rng.normal(size=(4000, 64)).astype(np.float32)
+        y = rng.integers(0, 5, size=4000)
+        sent = []
+
+        def send():
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal_module.SIGUSR1)
+
+        timer = threading.Timer(0.05, send)
+        timer.start()
+        result = tunecore.train(X, y, hidden=(256, 256), epochs=12)
+        finished = time.monotonic()
+        timer.join()
+        assert result.status == "ok" and result.epochs_run == 12
+        if sent[0] >= finished:
+            pytest.skip("the training ended before the signal was sent")
+        assert seen == [signal_module.SIGUSR1]
+        # The byte Python wrote for SIGUSR1 went on to the wakeup fd that was set before.
+        assert os.read(read_end, 16) == bytes([signal_module.SIGUSR1])
+    finally:
+        signal_module.set_wakeup_fd(previous)
+        signal_module.signal(signal_module.SIGUSR1, old_handler)
+        os.close(read_end)
+        os.close(write_end)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX only")
 @pytest.mark.parametrize("entry", ["train", "train_many"])
 def test_ctrl_c_raises_keyboard_interrupt_quickly(entry):

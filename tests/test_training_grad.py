@@ -192,7 +192,7 @@ def test_batch_norm_running_statistics_use_the_unbiased_variance():
 @pytest.mark.parametrize("trans_a,trans_b", itertools.product([False, True], repeat=2))
 def test_packed_product_matches_reference(kernel, trans_a, trans_b):
     rng = np.random.default_rng(2)
-    # Shapes around the block sizes (MC 96, KC 256, NC 2048) and the micro-tiles; small row-major
+    # Shapes around the block sizes (MC 96, KC 256, NC 512) and the micro-tiles; small row-major
     # B (k * n <= 8192) is read in place, with and without a partial panel and over two KC blocks.
     shapes = [(1, 1, 1), (7, 33, 5), (97, 17, 257), (13, 2049, 3), (200, 64, 520)]
     for m, n, k in shapes + [(20, 16, 300), (5, 64, 127), (9, 48, 100)]:

@@ -1,7 +1,6 @@
 // tunecore._core's training functions: convert and check with the GIL held, train with it
-// released, hand back NumPy arrays. Long calls run on a worker thread while the calling thread
-// wakes every 20 ms to check for Ctrl-C (PyErr_CheckSignals); on a signal it raises the stop
-// flag the training polls between mini-batches, joins the worker and raises KeyboardInterrupt.
+// released, hand back NumPy arrays. Ctrl-C stops a training within about 0.1 s and raises
+// KeyboardInterrupt (see run_interruptible below).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -23,10 +22,17 @@
 #include <omp.h>
 #endif
 
+#ifndef _WIN32
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+#endif
+
 #include "bindings/bindings.hpp"
 #include "mlp/gemm.hpp"
 #include "mlp/network.hpp"
 #include "mlp/optim.hpp"
+#include "mlp/stop.hpp"
 #include "mlp/train.hpp"
 
 namespace py = pybind11;
@@ -223,11 +229,16 @@ py::dict result_to_dict(const Result& r) {
     return d;
 }
 
-// Run work(stop) on a worker thread with the GIL released; the calling thread polls for
-// signals every 20 ms. Raises KeyboardInterrupt (or whatever the signal handler raised).
+// ---------------------------------------------------------------------------------------------
+// Ctrl-C. Python runs signal handlers only in the main thread, between bytecodes; a training
+// that holds no GIL for seconds must notice SIGINT itself and come back so the handler can run.
+
+// Fallback (Windows, or no pipe): work(stop) runs on a worker thread with the GIL released,
+// while the calling thread wakes every 20 ms to run PyErr_CheckSignals; on a signal it raises
+// the stop flag, joins the worker and raises KeyboardInterrupt (or what the handler raised).
 template <typename Work>
-void run_interruptible(Work&& work) {
-    std::atomic<bool> stop{false};
+void run_on_worker(Work&& work) {
+    StopToken stop;
     std::exception_ptr error;
     std::mutex mutex;
     std::condition_variable cv;
@@ -255,7 +266,7 @@ void run_interruptible(Work&& work) {
             py::gil_scoped_acquire acquire;
             if (PyErr_CheckSignals() != 0) {
                 signalled = true;
-                stop.store(true);
+                stop.request();
                 break;
             }
         }
@@ -263,6 +274,119 @@ void run_interruptible(Work&& work) {
     }
     if (signalled) throw py::error_already_set();
     if (error) std::rethrow_exception(error);
+}
+
+#ifndef _WIN32
+// Main thread on POSIX: the training runs right here (no thread handoff, which on a busy
+// machine costs a scheduler wait of milliseconds per call). For its duration Python's signal
+// wakeup fd points at a pipe of ours: Python's C-level handler writes the signal number there,
+// and the trainers poll the pipe every few milliseconds through the StopToken. Afterwards the
+// previous wakeup fd comes back and gets the bytes we read, so asyncio and friends miss none.
+struct SignalPipe {
+    int fds[2] = {-1, -1};
+    std::mutex mutex;
+    std::string seen;  // every byte read, in order
+    bool sigint = false;
+
+    ~SignalPipe() {
+        for (int fd : fds) {
+            if (fd >= 0) close(fd);
+        }
+    }
+};
+
+bool poll_signal_pipe(void* context) {
+    auto* pipe_state = static_cast<SignalPipe*>(context);
+    std::lock_guard<std::mutex> lock(pipe_state->mutex);
+    char buffer[64];
+    for (;;) {
+        const ssize_t got = read(pipe_state->fds[0], buffer, sizeof(buffer));
+        if (got <= 0) break;
+        pipe_state->seen.append(buffer, size_t(got));
+        for (ssize_t i = 0; i < got; ++i) {
+            if (static_cast<unsigned char>(buffer[i]) == SIGINT) pipe_state->sigint = true;
+        }
+    }
+    return pipe_state->sigint;
+}
+
+bool open_nonblocking_pipe(int fds[2]) {
+    if (pipe(fds) != 0) return false;
+    for (int i = 0; i < 2; ++i) {
+        const int flags = fcntl(fds[i], F_GETFL);
+        if (flags < 0 || fcntl(fds[i], F_SETFL, flags | O_NONBLOCK) != 0 ||
+            fcntl(fds[i], F_SETFD, FD_CLOEXEC) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool on_main_thread() {
+    py::module_ threading = py::module_::import("threading");
+    const py::object main_ident = threading.attr("main_thread")().attr("ident");
+    const py::object ident = threading.attr("get_ident")();
+    return main_ident.equal(ident);
+}
+
+// Returns false (having done nothing) when the pipe cannot be set up.
+template <typename Work>
+bool run_with_wakeup_fd(Work&& work) {
+    SignalPipe state;
+    if (!open_nonblocking_pipe(state.fds)) return false;
+    // signal.set_wakeup_fd (its C twin is not exported); main thread only, as checked.
+    const py::object set_wakeup_fd = py::module_::import("signal").attr("set_wakeup_fd");
+    int previous = -1;
+    try {
+        previous = set_wakeup_fd(state.fds[1]).cast<int>();
+    } catch (const py::error_already_set&) {
+        return false;
+    }
+    StopToken stop(&poll_signal_pipe, &state);
+    std::exception_ptr error;
+    {
+        py::gil_scoped_release release;
+        try {
+            work(stop);
+        } catch (...) {
+            error = std::current_exception();
+        }
+    }
+    set_wakeup_fd(previous);
+    poll_signal_pipe(&state);
+    if (previous >= 0 && !state.seen.empty()) {
+        // Best effort, like Python's own handler: a full pipe drops bytes.
+        const ssize_t ignored = write(previous, state.seen.data(), state.seen.size());
+        (void)ignored;
+    }
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    if (state.sigint && stop.requested()) {
+        // The SIGINT handler ran without raising, but the training was already cut short:
+        // never hand back a partial result as if it were whole.
+        PyErr_SetNone(PyExc_KeyboardInterrupt);
+        throw py::error_already_set();
+    }
+    if (error) std::rethrow_exception(error);
+    return true;
+}
+#endif
+
+// Run work(stop) with the GIL released, so that Ctrl-C stops it within about 0.1 s and raises
+// KeyboardInterrupt. Off the main thread Python delivers no KeyboardInterrupt, so the work
+// just runs.
+template <typename Work>
+void run_interruptible(Work&& work) {
+#ifndef _WIN32
+    if (on_main_thread()) {
+        if (run_with_wakeup_fd(work)) return;
+    } else {
+        StopToken stop;
+        py::gil_scoped_release release;
+        work(stop);
+        return;
+    }
+#endif
+    run_on_worker(work);
 }
 
 int default_threads() {
@@ -293,7 +417,7 @@ py::dict py_train(const py::object& x, const py::object& labels, const py::objec
     }
     const Data* val = val_arrays ? &val_arrays->data : nullptr;
     Result result;
-    run_interruptible([&](const std::atomic<bool>& stop) {
+    run_interruptible([&](StopToken& stop) {
         result = mlp::train(config, train_arrays.data, val, &stop, threads);
     });
     return result_to_dict(result);
@@ -330,7 +454,7 @@ py::list py_train_many(const py::object& x, const py::object& labels, const py::
                                       std::chrono::duration<double>(s));
     }
     std::vector<Result> results;
-    run_interruptible([&](const std::atomic<bool>& stop) {
+    run_interruptible([&](StopToken& stop) {
         results = mlp::train_many(configs, train_arrays.data, val, threads, &stop, deadline);
     });
     py::list out;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "mlp/gemm.hpp"
+#include "mlp/stop.hpp"
 #include "mlp/types.hpp"
 
 namespace tunecore::mlp {
@@ -75,11 +76,11 @@ struct Workspace {
     std::vector<int32_t> labels;         // capacity
     std::vector<T> targets;              // capacity x n_outputs
     GemmBuffer gemm;                     // packing areas of the float kernels (empty for double)
-    // When set and true, forward and backward return between layers (the step is abandoned);
-    // keeps Ctrl-C prompt inside long batches.
-    const std::atomic<bool>* stop = nullptr;
+    // When set and requested, forward and backward return between layers (the step is
+    // abandoned); keeps Ctrl-C prompt inside long batches.
+    StopToken* stop = nullptr;
 
-    bool stopped() const { return stop != nullptr && stop->load(std::memory_order_relaxed); }
+    bool stopped() const { return stop != nullptr && stop->requested(); }
 };
 
 // `threads`: OpenMP threads each large matrix product may use (a packing area each).

@@ -163,7 +163,7 @@ void predict_logits(Model<float>& model, const Config& config, const float* x, i
 }
 
 Result train(const Config& config, const Data& train_data, const Data* val_data,
-             const std::atomic<bool>* stop, int threads, Clock::time_point deadline) {
+             StopToken* stop, int threads, Clock::time_point deadline) {
     const auto t0 = std::chrono::steady_clock::now();
     Result result;
     result.model = init_model<float>(config, train_data.d);
@@ -181,7 +181,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
     std::vector<int64_t> perm(n);
 
     for (int64_t epoch = 0; epoch < config.epochs; ++epoch) {
-        if (stop && stop->load(std::memory_order_relaxed)) {
+        if (ws.stopped()) {
             result.status = Status::interrupted;
             break;
         }
@@ -195,7 +195,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
         bool diverged = false;
         bool interrupted = false;
         for (int64_t start = 0; start < n; start += batch) {
-            if (stop && stop->load(std::memory_order_relaxed)) {
+            if (ws.stopped()) {
                 interrupted = true;
                 break;
             }
@@ -253,7 +253,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
 }
 
 std::vector<Result> train_many(const std::vector<Config>& configs, const Data& train_data,
-                               const Data* val_data, int threads, const std::atomic<bool>* stop,
+                               const Data* val_data, int threads, StopToken* stop,
                                Clock::time_point deadline) {
     // An int index: MSVC's OpenMP 2.0 wants a plain signed loop variable.
     const int count = int(configs.size());

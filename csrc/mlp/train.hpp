@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "mlp/network.hpp"
+#include "mlp/stop.hpp"
 #include "mlp/types.hpp"
 
 namespace tunecore::mlp {
@@ -59,13 +60,13 @@ void check_data(const Config& config, const Data& data, const char* name);
 // share each large matrix product (the result is bitwise the same for any count).
 // No epoch starts after `deadline`.
 Result train(const Config& config, const Data& train_data, const Data* val_data,
-             const std::atomic<bool>* stop, int threads = 1,
+             StopToken* stop, int threads = 1,
              Clock::time_point deadline = no_deadline());
 
 // Train every configuration, one trial per OpenMP thread (dynamic schedule). Each result is
 // bitwise the one train() gives alone: trials share nothing writable.
 std::vector<Result> train_many(const std::vector<Config>& configs, const Data& train_data,
-                               const Data* val_data, int threads, const std::atomic<bool>* stop,
+                               const Data* val_data, int threads, StopToken* stop,
                                Clock::time_point deadline = no_deadline());
 
 // Metrics of a model on data (eval mode): mean loss and accuracy or R^2.
