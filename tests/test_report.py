@@ -16,6 +16,7 @@ from tunecore.report import (
     format_importance,
     format_table,
     importance,
+    study_importance,
     tier_importance,
     top_k,
 )
@@ -416,3 +417,25 @@ def test_tier_importance_weights_each_tier_by_its_variance():
     assert imp["d"] == 0.0
     with pytest.raises(TypeError, match=r"tiers\[1\] must be a Space or have a \.space"):
         tier_importance(trials, [tiers[0], "b"])
+
+
+def test_study_importance_measures_tier_studies_tier_by_tier():
+    rng = np.random.default_rng(4)
+    tiers = [
+        SimpleNamespace(space=Space({"a": Float(0.0, 1.0)})),
+        SimpleNamespace(space=Space({"b": Float(0.0, 1.0)})),
+    ]
+    trials = [
+        Trial(i, {"a": a}, "complete", value=3 * a, tier=0) for i, a in enumerate(rng.random(30))
+    ]
+    trials += [
+        Trial(30 + i, {"b": b}, "complete", value=b, tier=1) for i, b in enumerate(rng.random(30))
+    ]
+    space = Space({"a": Float(0.0, 1.0, default=0.5), "b": Float(0.0, 1.0, default=0.5)})
+    tiered = SimpleNamespace(
+        trials=trials, space=space, seed=0, strategy=SimpleNamespace(tiers=tiers)
+    )
+    plain = SimpleNamespace(trials=trials, space=space, seed=0, strategy=SimpleNamespace())
+    assert study_importance(tiered) == tier_importance(trials, tiers, seed=0)
+    assert study_importance(plain) == importance(trials, space, seed=0)
+    assert study_importance(tiered) != study_importance(plain)

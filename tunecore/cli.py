@@ -409,12 +409,13 @@ def _print_best(trial: Any, metric: str) -> None:
         _say("  metrics: " + ", ".join(f"{k}={_fmt(v)}" for k, v in others.items()))
 
 
-def _write_plots(study: Any, out: Path) -> list[Path]:
-    """Write every plot of ``study`` into ``out``; return the files written."""
+def _write_plots(study: Any, out: Path, importance: Mapping[str, float] | None) -> list[Path]:
+    """Write every plot of ``study`` into ``out``, reusing the importance already printed;
+    return the files written."""
     from tunecore import plots
 
     out.mkdir(parents=True, exist_ok=True)
-    return [Path(p) for p in plots.plot_study(study, out)]
+    return [Path(p) for p in plots.plot_study(study, out, importance=importance)]
 
 
 def _write_demo_plots(study: Any, importance: Mapping[str, float] | None, out: Path) -> list[Path]:
@@ -461,7 +462,10 @@ def _seconds_timeline(study: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _print_tables(study: Any, top: int, tier_order: Sequence[Any] | None = None) -> None:
+def _print_tables(
+    study: Any, top: int, tier_order: Sequence[Any] | None = None
+) -> dict | None:
+    """Print a study's counts, best trial, top-k table and importance; return the importance."""
     from tunecore import report
 
     trials = study.trials
@@ -476,30 +480,29 @@ def _print_tables(study: Any, top: int, tier_order: Sequence[Any] | None = None)
     )
     if not done:
         _say("no trial completed, so there is no best configuration")
-        return
+        return None
     _say()
     _print_best(study.best_trial, _metric_name(study))
     _say()
     _say(f"top {min(top, len(done))} trials:")
     _say(report.format_table(trials, k=top, direction=study.direction))
     _say()
-    _print_importance(study, tier_order)
+    return _print_importance(study, tier_order)
 
 
 def _print_importance(study: Any, tier_order: Sequence[Any] | None = None) -> dict | None:
     """Print the importance table (beside ``tier_order`` when given); return the importance."""
     from tunecore import report
 
+    if getattr(study.strategy, "tiers", None):
+        how = (
+            "functional ANOVA on a random forest per tier, each tier weighted by how much the "
+            "value varied while it searched"
+        )
+    else:
+        how = "functional ANOVA on a random forest fitted to the trials"
     try:
-        if tier_order is not None and all(hasattr(t, "space") for t in tier_order):
-            imp = report.tier_importance(study.trials, tier_order, seed=study.seed)
-            how = (
-                "functional ANOVA on a random forest per tier, each tier weighted by how much "
-                "the value varied while it searched"
-            )
-        else:
-            imp = report.importance(study.trials, study.space, seed=study.seed)
-            how = "functional ANOVA on a random forest fitted to the trials"
+        imp = report.study_importance(study)
     except ValueError as exc:
         _say(f"importance: not computed ({exc})")
         return None
@@ -806,10 +809,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     try:
         study = Study.load(store, name)
-        _print_tables(study, top=args.top, tier_order=getattr(study.strategy, "tiers", None))
+        imp = _print_tables(
+            study, top=args.top, tier_order=getattr(study.strategy, "tiers", None)
+        )
         if not args.no_plots:
             out = Path(args.out) if args.out is not None else _default_out(args.db)
-            written = _write_plots(study, out)
+            written = _write_plots(study, out, imp)
             if written:
                 _say()
                 _say(f"plots: {', '.join(p.name for p in written)} in {out}")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tunecore.report import _check_direction, _check_trials, _complete, importance
+from tunecore.report import _check_direction, _check_trials, _complete, study_importance
 from tunecore.trial import Trial
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -577,11 +577,14 @@ def _timeline_from_trials(
     return out
 
 
-def plot_study(study: Any, out_dir: str | os.PathLike) -> list[str]:
+def plot_study(
+    study: Any, out_dir: str | os.PathLike, *, importance: Mapping[str, float] | None = None
+) -> list[str]:
     """Write every plot that applies to ``study`` into ``out_dir``; return the paths.
 
     Writes ``values.png`` and ``history.png`` (when a trial is complete), ``importance.png``
-    (when :func:`tunecore.report.importance` has enough trials), ``boxes.png`` (when trials
+    (``importance`` when given, else :func:`tunecore.report.study_importance` when the study
+    has enough trials), ``boxes.png`` (when trials
     carry coarse-to-fine rounds: each round's box is the one its trials span) and
     ``tiers.png`` (when trials carry tiers; shares from ``study.strategy.shares`` when it has
     them, the x axis in trials).
@@ -595,10 +598,12 @@ def plot_study(study: Any, out_dir: str | os.PathLike) -> list[str]:
         return written
     written.append(plot_values(trials, space, os.path.join(out_dir, "values.png"), direction))
     written.append(plot_history(trials, os.path.join(out_dir, "history.png"), direction))
-    try:
-        imp = importance(trials, space, seed=getattr(study, "seed", 0) or 0)
-    except ValueError:
-        imp = None
+    imp = importance
+    if imp is None:
+        try:
+            imp = study_importance(study)
+        except ValueError:
+            imp = None
     if imp:
         written.append(plot_importance(imp, os.path.join(out_dir, "importance.png")))
 

@@ -35,6 +35,7 @@ __all__ = [
     "format_importance",
     "format_table",
     "importance",
+    "study_importance",
     "tier_importance",
     "top_k",
 ]
@@ -474,6 +475,20 @@ def tier_importance(
         for name, share in shares.items():
             result[name] = share / total
     return result
+
+
+def study_importance(study: Any, *, n_trees: int = 64) -> dict[str, float]:
+    """Return the importance of a study's parameters, the way its strategy calls for.
+
+    A tier-budget study (its strategy has ``tiers``) is measured tier by tier with
+    :func:`tier_importance`; any other study with :func:`importance` over its space. The seed
+    is the study's, so the table and the plot of one study always agree.
+    """
+    tiers = getattr(getattr(study, "strategy", None), "tiers", None)
+    seed = getattr(study, "seed", 0) or 0
+    if tiers and all(hasattr(tier, "space") for tier in tiers):
+        return tier_importance(study.trials, tiers, seed=seed, n_trees=n_trees)
+    return importance(study.trials, study.space, seed=seed, n_trees=n_trees)
 
 
 # ---------------------------------------------------------------------------------------------
