@@ -108,6 +108,30 @@ def test_study_bad_return_value_fails_the_trial():
     assert study.best_trial is None
 
 
+def huge_or_ragged(params):
+    if params["x"] < 0.3:
+        return 10**400  # too large for a float
+    if params["x"] < 0.6:
+        return {"value": params["x"], "curve": [[1.0], [1.0, 2.0]]}  # a ragged history
+    return params["x"]
+
+
+def test_study_goes_on_past_results_that_are_not_floats():
+    study = Study.create("s", huge_or_ragged, RandomSearch(SPACE, 12), storage=":memory:")
+    study.run(progress=False)
+    assert len(study.trials) == 12
+    assert {t.status for t in study.trials} == {COMPLETE, FAILED, DIVERGED}
+    for trial in study.trials:
+        x = trial.params["x"]
+        if x < 0.3:
+            assert trial.status == DIVERGED and "OverflowError" in trial.reason
+        elif x < 0.6:
+            assert trial.status == FAILED and trial.reason.startswith("the objective's result")
+        else:
+            assert trial.status == COMPLETE and trial.value == x
+    assert study.best_trial.params["x"] >= 0.6
+
+
 def test_study_trial_seed_is_child_of_study_seed():
     study = Study.create("s", with_seed, RandomSearch(SPACE, 5), storage=":memory:", seed=42)
     study.run(progress=False)

@@ -82,8 +82,25 @@ def outcome_from_result(result: Any, metric: str, duration: float | None) -> Out
     """Turn what a callable returned (a number or a dict) into an :class:`Outcome`.
 
     A dict must hold ``metric``; its other numbers become metrics, its sequences history, and
-    an ``epochs`` entry counts toward an epoch budget.
+    an ``epochs`` entry counts toward an epoch budget. A number too large for a float (an
+    int of 10**400, say) makes the trial diverged; anything else that cannot be read as
+    numbers (a ragged history) makes it failed. Either way the study goes on.
     """
+    try:
+        return _read_result(result, metric, duration)
+    except OverflowError as exc:
+        return Outcome(
+            DIVERGED, duration=duration, reason=f"the objective returned {_describe_exception(exc)}"
+        )
+    except (TypeError, ValueError) as exc:
+        return Outcome(
+            FAILED,
+            duration=duration,
+            reason=f"the objective's result is not numbers: {_describe_exception(exc)}",
+        )
+
+
+def _read_result(result: Any, metric: str, duration: float | None) -> Outcome:
     metrics: dict[str, float] = {}
     history: dict[str, list] = {}
     epochs = 0
