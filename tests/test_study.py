@@ -20,7 +20,7 @@ from tunecore.space import Choice, Float, Int, Space
 from tunecore.storage import Storage
 from tunecore.strategies import Budget, CoarseToFine, GridSearch, RandomSearch, Tier, TierBudget
 from tunecore.study import Study
-from tunecore.trial import COMPLETE, DIVERGED, FAILED, INTERRUPTED
+from tunecore.trial import COMPLETE, DIVERGED, FAILED, INTERRUPTED, RUNNING
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = Space({"x": Float(0.0, 1.0), "y": Float(1e-3, 1.0, scale="log")})
@@ -203,6 +203,25 @@ def test_study_process_pool_records_worker_exceptions():
     study.run(n_jobs=2, progress=False)
     failed = [t for t in study.trials if t.status == FAILED]
     assert failed and all(t.reason.startswith("RuntimeError: x=") for t in failed)
+
+
+def aborts_when_large(params):
+    if params["x"] > 0.7:
+        os.abort()  # the worker's interpreter dies, as with a crash in native code
+    return params["x"]
+
+
+def test_study_process_pool_survives_a_worker_that_dies():
+    study = Study.create("s", aborts_when_large, RandomSearch(SPACE, 12), storage=":memory:")
+    study.run(n_jobs=2, progress=False)
+    trials = study.trials
+    assert len(trials) == 12 and not [t for t in trials if t.status == RUNNING]
+    for trial in trials:
+        if trial.params["x"] > 0.7:
+            assert trial.status == FAILED and "worker process died" in trial.reason
+    # trials after the crash ran in a fresh pool
+    assert any(t.status == COMPLETE for t in trials if t.number > 6)
+    assert study.best_trial.params["x"] <= 0.7
 
 
 def test_study_create_refuses_a_taken_name_and_loads_on_request(tmp_path):

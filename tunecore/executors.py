@@ -18,6 +18,7 @@ import concurrent.futures as cf
 import multiprocessing
 import time
 from collections.abc import Mapping
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,9 +136,8 @@ class ProcessExecutor:
             raise ValueError(f"start_method must be 'spawn' or 'forkserver', got {start_method!r}")
         self.objective = objective
         self.capacity = int(n_jobs)
-        self._pool = cf.ProcessPoolExecutor(
-            max_workers=self.capacity, mp_context=multiprocessing.get_context(start_method)
-        )
+        self._context = multiprocessing.get_context(start_method)
+        self._pool = cf.ProcessPoolExecutor(max_workers=self.capacity, mp_context=self._context)
         self._futures: dict[cf.Future, Job] = {}
         self._cancelled = False
 
@@ -147,9 +147,20 @@ class ProcessExecutor:
 
     def submit(self, jobs: list[Job]) -> None:
         for job in jobs:
-            future = self._pool.submit(
-                _evaluate_in_worker, self.objective, dict(job.params), job.seed
-            )
+            try:
+                future = self._pool.submit(
+                    _evaluate_in_worker, self.objective, dict(job.params), job.seed
+                )
+            except BrokenProcessPool:
+                # A worker died (an objective that crashed its interpreter): the trials it
+                # broke come back failed from wait(); the study goes on in a fresh pool.
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = cf.ProcessPoolExecutor(
+                    max_workers=self.capacity, mp_context=self._context
+                )
+                future = self._pool.submit(
+                    _evaluate_in_worker, self.objective, dict(job.params), job.seed
+                )
             self._futures[future] = job
 
     def wait(self, deadline: float | None = None) -> list[tuple[Job, Outcome]]:
@@ -162,7 +173,13 @@ class ProcessExecutor:
             job = self._futures.pop(future)
             try:
                 outcome = future.result()
-            except Exception as exc:  # noqa: BLE001 - e.g. unpicklable result, dead worker
+            except BrokenProcessPool as exc:
+                reason = (
+                    "a worker process died while this trial ran or waited (an objective may "
+                    f"have crashed its interpreter): {exc}"
+                )
+                outcome = Outcome(FAILED, reason=reason)
+            except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
                 outcome = Outcome(FAILED, reason=f"{type(exc).__name__}: {exc}")
             out.append((job, outcome))
         return out
