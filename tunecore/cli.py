@@ -574,6 +574,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     printer = _TierPrinter(tiers, "val_loss")
     study.run(progress=not args.no_progress, callbacks=[printer])
     printer.finish(study)
+    used = study.usage().seconds
+    if strategy.finished and used < 0.95 * study_seconds:
+        _say(
+            f"every tier converged ({args.patience} trials in a row without improving its best "
+            f"by {strategy.min_improvement:.0%}) after {used:.1f} s of the study's "
+            f"{study_seconds:.0f} s; the rest of the budget is not spent"
+        )
     _say()
 
     best = study.best_trial
