@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from child_env import child_env
 
 from tunecore.cli import main
 
@@ -181,8 +181,7 @@ def test_help_exits_0(capsys):
 
 
 def _subprocess(args, cwd):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env = child_env()
     return subprocess.run(
         [sys.executable, "-m", "tunecore", *map(str, args)],
         check=False,
@@ -344,8 +343,7 @@ def test_ctrl_c_in_a_real_process_exits_130_with_one_line(tmp_path):
     import signal
     import time
 
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env = child_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tunecore", "demo", "--budget", "60", "--no-progress"],
         cwd=tmp_path,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import warnings
 
 import numpy as np
 import pytest
+from child_env import child_env
 from scipy import stats
 from scipy.spatial.distance import pdist
 from scipy.stats import qmc
@@ -411,14 +411,11 @@ for engine in (Random(7, seed=1), Sobol(7, seed=1), Sobol(7, scramble=False),
 
 
 def test_points_do_not_depend_on_the_thread_count():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     digests = []
     for threads in ("1", "2", "3"):
-        env = dict(os.environ, OMP_NUM_THREADS=threads, PYTHONPATH=root)
         result = subprocess.run(
             [sys.executable, "-c", _DIGEST_SCRIPT],
-            env=env,
-            cwd=root,
+            env=child_env(OMP_NUM_THREADS=threads),
             capture_output=True,
             text=True,
             check=True,

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from child_env import child_env
 
 from tunecore._seeding import child_seed
 from tunecore.space import Choice, Float, Int, Space
@@ -289,7 +290,7 @@ def _resume_child(path: str) -> None:  # pragma: no cover - runs in a subprocess
 
 def test_study_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path):
     path = tmp_path / "killed.db"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+    env = child_env()
     child = subprocess.Popen(
         [sys.executable, "-c", f"import test_study; test_study._resume_child({str(path)!r})"],
         env=env,
@@ -341,7 +342,7 @@ def test_study_three_processes_share_one_study_without_losing_or_doubling_trials
     Study.create(
         "m", slow_quadratic, RandomSearch(SPACE, 30, sampler="halton"), storage=path, seed=6
     )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+    env = child_env()
     children = [
         subprocess.Popen(
             [sys.executable, "-c", f"import test_study; test_study._worker_child({str(path)!r})"],

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import pytest
+from child_env import child_env
 
 import tunecore
 from tunecore import _core, training
@@ -530,7 +531,7 @@ def test_omp_num_threads_sets_the_default():
     code = (
         "import tunecore; print(tunecore.get_num_threads(), tunecore.training._training_threads())"
     )
-    env = dict(os.environ, OMP_NUM_THREADS="3")
+    env = child_env(OMP_NUM_THREADS="3")
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
     )
@@ -789,8 +790,7 @@ def test_other_signals_reach_their_handler_and_do_not_stop_training():
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX only")
 @pytest.mark.parametrize("entry", ["train", "train_many"])
 def test_ctrl_c_raises_keyboard_interrupt_quickly(entry):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(tunecore.__file__)))
-    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = child_env()
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, entry], stdout=subprocess.PIPE, text=True, env=env
     )
@@ -847,7 +847,12 @@ def test_train_many_shares_one_copy_of_the_data():
         """
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+        [sys.executable, "-c", code],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     growth, data_mb = (float(v) for v in out.stdout.split())
