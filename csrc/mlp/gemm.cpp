@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/fork_safety.hpp"
 #include "mlp/gemm_kernels.hpp"
 
 #ifdef _OPENMP
@@ -429,6 +430,7 @@ void gemm(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<float> 
     int threads = 1;
     if (scratch.threads > 1 && m * n * k >= kParallelWork && panels > 1) {
         threads = int(std::min<int64_t>(scratch.threads, panels));
+        if (!parallel_regions_safe()) threads = 1;  // a forked child: see fork_safety.hpp
     }
     if (threads == 1) {
         gemm_serial(m, n, k, a, b, c, ldc, accumulate, ep, scratch.data, info);

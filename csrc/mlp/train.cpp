@@ -12,6 +12,7 @@
 #include <omp.h>
 #endif
 
+#include "common/fork_safety.hpp"
 #include "mlp/alloc_audit.hpp"
 #include "mlp/optim.hpp"
 #include "mlp/rng.hpp"
@@ -288,6 +289,7 @@ std::vector<Result> train_many(const std::vector<Config>& configs, const Data& t
     const int count = int(configs.size());
     std::vector<Result> results(count);
     threads = std::max(1, threads);
+    if (threads > 1 && !parallel_regions_safe()) threads = 1;  // a forked child: see there
     // Largest trials first, handed out one at a time: the last trials to start are the short
     // ones, so threads finish together (longest-processing-time-first). Each result goes to its
     // own slot and depends only on its configuration, so the order changes no result.

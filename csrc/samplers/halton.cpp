@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/fork_safety.hpp"
 #include "samplers/rng.hpp"
 #include "samplers/samplers.hpp"
 
@@ -147,7 +148,8 @@ void HaltonEngine::fill(double* out, std::int64_t n, std::uint64_t start) const 
     // rest changes once every b^c rows. Blocks of rows are independent tasks.
     const int d = d_;
     const std::int64_t blocks = (n + kRowBlock - 1) / kRowBlock;
-#pragma omp parallel for schedule(dynamic) if (n * static_cast<std::int64_t>(d) > 32768)
+#pragma omp parallel for schedule(dynamic) \
+    if (n * static_cast<std::int64_t>(d) > 32768 && parallel_regions_safe())
     for (std::int64_t blk = 0; blk < blocks; ++blk) {
         const std::int64_t r0 = blk * kRowBlock;
         const std::int64_t r1 = std::min(n, r0 + kRowBlock);

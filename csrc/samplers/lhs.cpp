@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fork_safety.hpp"
 #include "samplers/rng.hpp"
 #include "samplers/samplers.hpp"
 
@@ -177,7 +178,8 @@ void lhs_fill(double* out, std::int64_t n, int d, bool centered, int optimizatio
     philox_words(seed, stream, 0, kTagLhs, &key, &unused);
 
     std::unique_ptr<std::uint32_t[]> perms(new std::uint32_t[static_cast<std::size_t>(n) * d]);
-#pragma omp parallel for schedule(dynamic) if (n * static_cast<std::int64_t>(d) > 32768)
+#pragma omp parallel for schedule(dynamic) \
+    if (n * static_cast<std::int64_t>(d) > 32768 && parallel_regions_safe())
     for (int j = 0; j < d; ++j) {
         std::uint32_t* perm = perms.get() + static_cast<std::size_t>(j) * n;
         Xoshiro256pp rng(key, static_cast<std::uint64_t>(j), 0, kTagLhs);
@@ -197,7 +199,8 @@ void lhs_fill(double* out, std::int64_t n, int d, bool centered, int optimizatio
     const double jitter_scale = std::ldexp(1.0, bits - 53);
     const double nd = static_cast<double>(n);
     const std::int64_t blocks = (n + kRowBlock - 1) / kRowBlock;
-#pragma omp parallel for schedule(dynamic) if (n * static_cast<std::int64_t>(d) > 32768)
+#pragma omp parallel for schedule(dynamic) \
+    if (n * static_cast<std::int64_t>(d) > 32768 && parallel_regions_safe())
     for (std::int64_t blk = 0; blk < blocks; ++blk) {
         const std::int64_t r0 = blk * kRowBlock;
         const std::int64_t r1 = std::min(n, r0 + kRowBlock);

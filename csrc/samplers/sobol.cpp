@@ -5,6 +5,7 @@
 
 
 #include "samplers/bits.hpp"
+#include "common/fork_safety.hpp"
 #include "samplers/rng.hpp"
 #include "samplers/samplers.hpp"
 
@@ -104,7 +105,7 @@ void SobolEngine::fill(double* out, std::int64_t n, std::uint64_t start) const {
     // machine) delays only its current chunk.
     constexpr std::int64_t kChunk = 16384;
     const std::int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(dynamic) if (work > 65536)
+#pragma omp parallel for schedule(dynamic) if (work > 65536 && parallel_regions_safe())
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
         const std::int64_t lo = chunk * kChunk;
         const std::int64_t hi = std::min<std::int64_t>(n, lo + kChunk);
