@@ -13,6 +13,15 @@ No ``-march=native``: a wheel must run on any x86-64. Faster instruction sets ar
 run time inside the core.
 
 ``TUNECORE_DEBUG=1`` builds without optimization and with debug symbols.
+
+``TUNECORE_SANITIZE=1`` (GCC or Clang on Linux or macOS) builds with AddressSanitizer and
+UndefinedBehaviorSanitizer: ``-fsanitize=address,undefined -fno-sanitize-recover=undefined
+-fno-omit-frame-pointer -O1 -g`` at compile and link time, so any out-of-bounds access, use
+after free or undefined behaviour in the core aborts the process with a report. Python itself
+is not instrumented, so the sanitizer runtime must be loaded first (``LD_PRELOAD`` of
+``$(g++ -print-file-name=libasan.so)``) and leak detection turned off (CPython keeps memory
+until exit by design). Never build it in place over the normal build: ``tools/sanitize.sh``
+builds and runs the core's tests in a copy of the tree (docs/HARDENING.md).
 """
 
 import glob
@@ -44,9 +53,15 @@ def _openmp_flags():
     return ["-fopenmp"], ["-fopenmp"]
 
 
+SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
+SANITIZING = os.environ.get("TUNECORE_SANITIZE") == "1" and sys.platform != "win32"
+
+
 def _optimization_flags():
     if sys.platform == "win32":
         return ["/O2"]
+    if SANITIZING:
+        return SANITIZE + ["-fno-omit-frame-pointer", "-O1", "-g"]
     if os.environ.get("TUNECORE_DEBUG") == "1":
         return ["-O0", "-g"]
     return ["-O3", "-fno-math-errno"]
@@ -61,7 +76,7 @@ ext = Pybind11Extension(
     include_dirs=["csrc"],
     cxx_std=17,
     extra_compile_args=_optimization_flags() + omp_compile,
-    extra_link_args=omp_link,
+    extra_link_args=omp_link + (SANITIZE if SANITIZING else []),
 )
 
 setup(ext_modules=[ext], cmdclass={"build_ext": build_ext})
