@@ -423,3 +423,13 @@ def test_points_do_not_depend_on_the_thread_count():
         digests.append(result.stdout)
     assert len(digests[0].splitlines()) == 6
     assert digests[0] == digests[1] == digests[2]
+
+
+def test_halton_refuses_scrambled_dimensions_beyond_its_memory_cap():
+    assert Halton(1000, seed=0).random(2).shape == (2, 1000)
+    with pytest.raises(ValueError, match=r"d must be at most 1000 for a scrambled Halton"):
+        Halton(1001, seed=0)
+    # Unscrambled points keep no permutations: many dimensions stay cheap and match SciPy.
+    np.testing.assert_array_equal(
+        Halton(5000, scramble=False).random(3), qmc.Halton(5000, scramble=False).random(3)
+    )

@@ -337,7 +337,7 @@ def _study_names(storage: str) -> list[str]:
     try:
         with Storage(storage) as st:
             return list(st.study_names())
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: not a database at all
         raise ValueError(f"{storage!r} is not a tunecore SQLite file ({exc})") from None
 
 

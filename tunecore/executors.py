@@ -132,7 +132,7 @@ class ProcessExecutor:
     """
 
     def __init__(self, objective: Objective, n_jobs: int, start_method: str = "spawn") -> None:
-        if start_method not in ("spawn", "forkserver"):
+        if not isinstance(start_method, str) or start_method not in ("spawn", "forkserver"):
             raise ValueError(f"start_method must be 'spawn' or 'forkserver', got {start_method!r}")
         self.objective = objective
         self.capacity = int(n_jobs)

@@ -231,7 +231,9 @@ class CallableObjective(Objective):
             raise TypeError(f"fn must be callable, got {fn!r}")
         if not isinstance(metric, str):
             raise TypeError(f"metric must be a str, got {metric!r}")
-        if direction is not None and direction not in ("minimize", "maximize"):
+        if direction is not None and (
+            not isinstance(direction, str) or direction not in ("minimize", "maximize")
+        ):
             raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
         self.fn = fn
         self.metric = metric

@@ -31,6 +31,9 @@ from tunecore._seeding import resolve_seed
 __all__ = ["SAMPLERS", "Halton", "LatinHypercube", "Random", "Sobol", "make_sampler"]
 
 _MAX_INDEX = 2**63  # positions are 64-bit counters in the core
+_MAX_D = 2**31 - 1  # the core takes d as an int
+_MAX_SCRAMBLED_HALTON_D = 1000  # permutation memory: see Halton
+_MAX_VALUES = 2**59  # float64 values of one draw: 2**62 bytes, NumPy's limit for an array
 
 
 def _check_int(value: Any, name: str, minimum: int) -> int:
@@ -52,6 +55,8 @@ class _Engine:
 
     def __init__(self, d: int, seed: int | None) -> None:
         self._d = _check_int(d, "d", 1)
+        if self._d > _MAX_D:
+            raise ValueError(f"d must be at most {_MAX_D} (the core's int), got {d!r}")
         self._seed = resolve_seed(seed)
         self.num_generated = 0
 
@@ -69,6 +74,10 @@ class _Engine:
         raise NotImplementedError
 
     def _draw(self, n: int) -> np.ndarray:
+        if n * self._d > _MAX_VALUES:
+            raise ValueError(
+                f"n must keep a draw below 2**59 numbers, got n={n} points of d={self._d}"
+            )
         if self.num_generated + n > _MAX_INDEX:
             raise ValueError(
                 f"n must keep the total number of points at most 2**63, got n={n} after "
@@ -261,6 +270,8 @@ class Sobol(_Engine):
             When ``num_generated + 2**m`` is not a power of two.
         """
         m = _check_int(m, "m", 0)
+        if m > 62:  # 2**m itself would be a huge Python int (m = 2**40 exhausted memory)
+            raise ValueError(f"m must be at most 62 (2**m points), got {m!r}")
         total = self.num_generated + 2**m
         if total & (total - 1):
             raise ValueError(
@@ -283,7 +294,8 @@ class Halton(_Engine):
     every point is uniform on the cube and the low correlations of high bases go away. The
     permutations cover the digit positions that matter to a double (about ``54 / log2(b)`` of
     them), so their memory grows like ``sum(b * 54 / log2(b))`` over the ``d`` primes: about
-    100 MB at ``d = 1000``, 600 MB at ``d = 3000``.
+    100 MB at ``d = 1000``, 600 MB at ``d = 3000``, so a scrambled sequence takes at most
+    1000 dimensions (Sobol' covers 21201, and high Halton bases spread points poorly anyway).
 
     Parameters
     ----------
@@ -310,6 +322,12 @@ class Halton(_Engine):
     def __init__(self, d: int, scramble: bool = True, seed: int | None = None) -> None:
         super().__init__(d, seed)
         self.scramble = _check_bool(scramble, "scramble")
+        if self.scramble and self._d > _MAX_SCRAMBLED_HALTON_D:
+            raise ValueError(
+                f"d must be at most {_MAX_SCRAMBLED_HALTON_D} for a scrambled Halton sequence, "
+                f"got {d!r}: its digit permutations take about 100 MB at d = 1000 and grow "
+                "faster than d; use Sobol for more dimensions, or scramble=False"
+            )
         self._engine = _core.HaltonEngine(self._d, self.scramble, self._seed)
 
     def _fill(self, out: np.ndarray, start: int) -> None:

@@ -54,6 +54,10 @@ SAMPLERS = ("random", "sobol", "halton", "lhs")
 # coordinate a hair outside [0, 1] is clipped, one further out is an error.
 _UNIT_TOL = 1e-9
 
+#: The largest grid :meth:`Space.grid` builds: beyond it the list of dicts alone would take
+#: gigabytes, and no study runs that many trials.
+MAX_GRID_POINTS = 10_000_000
+
 
 # ---------------------------------------------------------------------------------------------
 # Argument checks shared by the dimensions
@@ -608,7 +612,9 @@ class Choice(Dimension):
         try:
             return self._index[_option_key(_normalize_option(value, "value"))]  # type: ignore
         except (KeyError, TypeError):
-            raise ValueError(f"value must be one of {list(self.options)!r}, got {value!r}")
+            raise ValueError(
+                f"value must be one of {list(self.options)!r}, got {value!r}"
+            ) from None
 
     def from_unit(self, u: Any) -> list:
         """Return option ``floor(u m)`` for each unit coordinate ``u``."""
@@ -791,7 +797,7 @@ def dimension_from_dict(d: Mapping[str, Any]) -> Dimension:
     if not isinstance(d, Mapping):
         raise TypeError(f"a dimension must be given as a dict, got {d!r}")
     kind = d.get("type")
-    if kind not in _DIMENSION_KEYS:
+    if not isinstance(kind, str) or kind not in _DIMENSION_KEYS:
         raise ValueError(f"type must be one of {tuple(_DIMENSION_KEYS)}, got {kind!r}")
     cls, required, optional = _DIMENSION_KEYS[kind]
     keys = set(d) - {"type"}
@@ -1037,10 +1043,22 @@ class Space:
                 continue
             if name not in counts:
                 raise ValueError(f"dimension {name!r}: points must give a count, got none")
+            count = counts[name]
+            if isinstance(count, numbers.Integral) and count > MAX_GRID_POINTS:
+                raise ValueError(
+                    f"dimension {name!r}: points must be at most {MAX_GRID_POINTS:,} per "
+                    f"dimension, got {count!r}"
+                )
             try:
-                axes.append(dim.grid(counts[name]))
+                axes.append(dim.grid(count))
             except (TypeError, ValueError) as exc:
                 raise _prefixed(name, exc) from None
+        size = math.prod(len(axis) for axis in axes)
+        if size > MAX_GRID_POINTS:
+            raise ValueError(
+                f"points must make a grid of at most {MAX_GRID_POINTS:,} points, got "
+                f"{' x '.join(str(len(axis)) for axis in axes)} = {size:,}"
+            )
         names = list(self._dims)
         return [dict(zip(names, combo)) for combo in itertools.product(*axes)]
 

@@ -190,7 +190,12 @@ class Storage:
         timeout: float = BUSY_TIMEOUT_S,
         read_only: bool = False,
     ) -> None:
-        self.path = str(path)
+        if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+            # str() of anything would name a file: storage=5 must not create a database "5".
+            raise TypeError(f"path must be a str or os.PathLike (a file name), got {path!r}")
+        self.path = os.fspath(path)
+        if not isinstance(self.path, str):
+            raise TypeError(f"path must be a str or os.PathLike (a file name), got {path!r}")
         self.read_only = bool(read_only)
         memory = self.path == ":memory:" or self.path.startswith("file::memory:")
         if self.read_only:
@@ -198,6 +203,21 @@ class Storage:
                 raise ValueError(
                     f"path must be an existing database file to open read-only, got {self.path!r}"
                 )
+        try:
+            self._connect(timeout, memory)
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise  # another process holds the file past the timeout: not the path's fault
+            conn = getattr(self, "_conn", None)
+            if conn is not None:
+                conn.close()
+            raise ValueError(
+                f"path must name a SQLite database file that can be "
+                f"{'read' if self.read_only else 'opened or created'}, got {self.path!r} ({exc})"
+            ) from None
+
+    def _connect(self, timeout: float, memory: bool) -> None:
+        if self.read_only:
             # isolation_level=None: autocommit; every transaction below is an explicit BEGIN.
             self._conn = sqlite3.connect(
                 f"file:{os.path.abspath(self.path)}?mode=ro",
@@ -211,6 +231,7 @@ class Storage:
         self._conn.row_factory = sqlite3.Row
         self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         if self.read_only:
+            self._conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # a database?
             return
         if not memory:
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]

@@ -30,6 +30,7 @@ import csv
 import json
 import logging
 import math
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -399,9 +400,12 @@ def _finite(value: Any) -> Any:
 def _as_storage(storage: Any) -> Storage:
     if isinstance(storage, Storage):
         return storage
-    if storage is None:
-        raise TypeError("storage must be a path, ':memory:' or a Storage, got None")
-    return Storage(storage)
+    if isinstance(storage, bytes) or not isinstance(storage, (str, os.PathLike)):
+        raise TypeError(f"storage must be a path, ':memory:' or a Storage, got {storage!r}")
+    try:
+        return Storage(storage)
+    except ValueError as exc:
+        raise ValueError(f"storage: {exc}") from None
 
 
 class _Loop:

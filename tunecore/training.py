@@ -125,7 +125,7 @@ def set_num_threads(n: int) -> None:
     1
     """
     global _num_threads
-    n = _check_int("n", n, minimum=1)
+    n = _check_int("n", n, minimum=1, maximum=2**31 - 1)
     with _lock:
         _num_threads = n
 
@@ -156,12 +156,16 @@ def _check_real(name: str, value: Any) -> float:
     return float(value)
 
 
-def _check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
+def _check_int(
+    name: str, value: Any, *, minimum: int | None = None, maximum: int = 2**63 - 1
+) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    if value > maximum:  # the core holds it in a fixed-width integer
+        raise ValueError(f"{name} must be <= {maximum}, got {value!r}")
     return value
 
 
@@ -270,7 +274,7 @@ def _training_threads() -> int:
 def _check_threads(threads: Any) -> int | None:
     if threads is None:
         return None
-    return _check_int("threads", threads, minimum=1)
+    return _check_int("threads", threads, minimum=1, maximum=2**31 - 1)
 
 
 # ------------------------------------------------------------------------------------------
@@ -349,13 +353,13 @@ def _labels(y: np.ndarray, name: str, n_classes: int | None) -> np.ndarray:
     if y.dtype.kind == "f" and not np.array_equal(y, np.floor(y)):
         raise ValueError(f"{name} must hold integer class labels, got non-integer values")
     if y.size and (y.min() < 0 or (n_classes is not None and y.max() >= n_classes)):
-        bound = "n_classes" if n_classes is None else str(n_classes)
+        bound = "n_classes" if n_classes is None else f"{n_classes}) (n_classes={n_classes}"
         raise ValueError(
             f"{name} must hold class labels in [0, {bound}), got values in "
-            f"[{y.min()!r}, {y.max()!r}]"
+            f"[{y.min().item()!r}, {y.max().item()!r}]"
         )
     if y.size and y.max() > 2**31 - 2:
-        raise ValueError(f"{name} holds a class label too large: {y.max()!r}")
+        raise ValueError(f"{name} holds a class label too large: {y.max().item()!r}")
     return y.astype(np.int32)
 
 
@@ -429,6 +433,36 @@ class _Data:
         targets_val = None if self.y_val is None else _targets(self.y_val, "y_val", loss)
         resolved = 2 if loss == "binary_cross_entropy" and self.y.ndim == 1 else None
         return None, targets, None, targets_val, targets.shape[1], resolved
+
+
+# float32 copies of the parameters a training holds: weights, gradient, optimizer state.
+_COPIES = {"sgd": 2, "momentum": 3, "rmsprop": 3, "adam": 4}
+
+
+def _physical_memory() -> int | None:
+    """Bytes of RAM on this machine, None where the OS does not say."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return None
+
+
+def _check_size(config: Mapping[str, Any], n_features: int, n_rows: int, n_outputs: int) -> None:
+    """Refuse a network that could not fit in this machine's memory, before the core tries:
+    an allocation that the OS grants lazily would otherwise end with the process killed."""
+    widths = [n_features, *config["hidden"], n_outputs]
+    params = sum(a * b + 4 * b for a, b in zip(widths[:-1], widths[1:]))
+    rows = min(config["batch_size"], n_rows) + 256  # a batch, and the evaluation block
+    needed = 4 * (params * _COPIES[config["optimizer"]] + 4 * rows * sum(widths))
+    memory = _physical_memory()
+    if needed >= 2**62 or (memory is not None and needed > memory):
+        what = "hidden" if config["loss"] != "cross_entropy" else "hidden and n_classes"
+        raise ValueError(
+            f"{what} must make a network that fits in memory; hidden={config['hidden']!r} "
+            f"with {n_features} features and {n_outputs} outputs needs about "
+            f"{needed / 2**30:.3g} GiB to train"
+            + ("" if memory is None else f", more than this machine's {memory / 2**30:.3g} GiB")
+        )
 
 
 def _core_config(config: Mapping[str, Any], n_outputs: int) -> dict[str, Any]:
@@ -723,6 +757,7 @@ def train(
         config["loss"], config["n_classes"]
     )
     config["n_classes"] = n_cls
+    _check_size(config, data.X.shape[1], data.X.shape[0], n_outputs)
     core_config = _core_config(config, n_outputs)
     raw = _core.train(
         data.X,
@@ -818,6 +853,7 @@ def train_many(
     for i, config in enumerate(resolved):
         try:
             prep = data.for_loss(config["loss"], config["n_classes"])
+            _check_size(config, data.X.shape[1], data.X.shape[0], prep[4])
         except ValueError as exc:
             raise ValueError(f"configs[{i}]: {exc}") from None
         config["n_classes"] = prep[5]

@@ -68,6 +68,17 @@ void validate(const Config& c, int64_t n_features) {
     require(n_features >= 1, "X must have at least one column, got " + num(double(n_features)));
     for (int h : c.hidden) require(h >= 1, "hidden widths must be >= 1, got " + num(h));
     require(c.n_outputs >= 1, "n_outputs must be >= 1, got " + num(double(c.n_outputs)));
+    // Offsets into the parameter vector are int64: a network whose count would overflow them
+    // (widths near 2^31 in several layers) must never reach make_layout.
+    double params = 0.0;
+    double in = double(n_features);
+    for (size_t l = 0; l <= c.hidden.size(); ++l) {
+        const double out = double(l < c.hidden.size() ? c.hidden[l] : c.n_outputs);
+        params += in * out + 4.0 * out;
+        in = out;
+    }
+    require(params < 0x1p60, "hidden widths and n_outputs make a network too large to index (" +
+                                  num(params) + " parameters)");
     require(std::isfinite(c.lr) && c.lr > 0, "lr must be a finite number > 0, got " + num(c.lr));
     require(c.momentum >= 0 && c.momentum < 1,
             "momentum must be in [0, 1), got " + num(c.momentum));

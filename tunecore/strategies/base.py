@@ -143,14 +143,14 @@ class Budget:
 
 def check_direction(direction: Any) -> str:
     """Return ``direction`` checked against ``minimize`` / ``maximize``."""
-    if direction not in DIRECTIONS:
+    if not isinstance(direction, str) or direction not in DIRECTIONS:
         raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
     return direction
 
 
 def check_sampler(sampler: Any) -> str:
     """Return ``sampler`` checked against the sampler names of :mod:`tunecore.samplers`."""
-    if sampler not in SAMPLERS:
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
     return sampler
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +104,10 @@ class Tier:
             raise ValueError(f"name must be a non-empty string, got {self.name!r}")
         space = check_space(self.space, "space")
         object.__setattr__(self, "space", space)
+        if self.defaults is not None and not isinstance(self.defaults, Mapping):
+            raise TypeError(
+                f"defaults must be a dict of parameter -> value, got {self.defaults!r}"
+            )
         given = dict(self.defaults or {})
         unknown = [k for k in given if k not in space]
         if unknown:
@@ -119,7 +123,7 @@ class Tier:
                 f"{missing[0]!r} has none"
             )
         object.__setattr__(self, "defaults", {n: defaults[n] for n in space.names})
-        if self.search not in SEARCHES:
+        if not isinstance(self.search, str) or self.search not in SEARCHES:
             raise ValueError(f"search must be one of {SEARCHES}, got {self.search!r}")
         check_sampler(self.sampler)
         check_count(self.round_size, "round_size", none=True)
@@ -177,7 +181,7 @@ def default_tiers(optimizer: str = "adam") -> list[Tier]:
     from tunecore.space import Choice, Fixed, Float, Int
 
     optimizers = ("adam", "momentum", "sgd", "rmsprop")
-    if optimizer not in optimizers:
+    if not isinstance(optimizer, str) or optimizer not in optimizers:
         raise ValueError(f"optimizer must be one of {optimizers}, got {optimizer!r}")
     tier1 = {"lr": Float(1e-4, 1.0, scale="log", default=1e-3), "optimizer": Fixed(optimizer)}
     tier2: dict[str, Any] = {}
@@ -274,6 +278,8 @@ class TierBudget(Strategy):
     ) -> None:
         from tunecore.space import Space
 
+        if isinstance(tiers, (str, bytes, Mapping, Tier)) or not isinstance(tiers, Iterable):
+            raise TypeError(f"tiers must be a list of Tier objects, got {tiers!r}")
         tiers = list(tiers)
         if not tiers:
             raise ValueError("tiers must hold at least one Tier, got an empty list")
@@ -292,6 +298,11 @@ class TierBudget(Strategy):
         self.tiers = tiers
         if shares is None:
             shares = DEFAULT_SHARES if len(tiers) == 4 else (1.0,) * len(tiers)
+        if isinstance(shares, (str, bytes, Mapping)) or not isinstance(shares, Iterable):
+            raise TypeError(f"shares must be a list of {len(tiers)} numbers, got {shares!r}")
+        shares = list(shares)
+        if not all(isinstance(s, numbers.Real) and not isinstance(s, bool) for s in shares):
+            raise TypeError(f"shares must be a list of {len(tiers)} numbers, got {shares!r}")
         shares = [float(s) for s in shares]
         if len(shares) != len(tiers) or not all(math.isfinite(s) and s > 0 for s in shares):
             raise ValueError(
