@@ -63,5 +63,15 @@ if [[ $# -eq 0 ]]; then
 elif [[ "$1" == -* ]]; then
     set -- "${default_tests[@]}" "$@"
 fi
+# The tests must import the sanitized build, not an installed or in-place one.
+core=$(python -c "import tunecore._core as c; print(c.__file__)")
+if [[ "$core" != "$dest"/* ]]; then
+    echo "sanitize.sh: python imports $core, not the sanitized build in $dest" >&2
+    exit 2
+fi
+if ! nm -D "$core" | grep -q __asan_report; then
+    echo "sanitize.sh: $core holds no AddressSanitizer checks" >&2
+    exit 2
+fi
 echo "sanitize.sh: running pytest $* (LD_PRELOAD=$LD_PRELOAD)" >&2
 exec python -m pytest -q -p no:cacheprovider "$@"
