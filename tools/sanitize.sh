@@ -69,7 +69,7 @@ if [[ "$core" != "$dest"/* ]]; then
     echo "sanitize.sh: python imports $core, not the sanitized build in $dest" >&2
     exit 2
 fi
-if ! nm -D "$core" | grep -q __asan_report; then
+if [[ $(nm -D "$core" | grep -c __asan_report) -eq 0 ]]; then
     echo "sanitize.sh: $core holds no AddressSanitizer checks" >&2
     exit 2
 fi
