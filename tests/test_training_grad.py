@@ -175,6 +175,33 @@ def test_losses_stay_finite_for_logits_of_1e4(loss):
     assert np.isfinite(grads["weights"][0]).all()
 
 
+def test_float32_softmax_loss_and_gradient_match_float64_over_a_wide_range_of_logits():
+    # The float32 softmax exponentiates with its own vectorized exp (polynomial, clamped at
+    # -87); compared here with float64 NumPy where logits spread from 1e-3 to 300, so that
+    # some shifted logits fall in every part of its range, the clamp included.
+    rng = np.random.default_rng(17)
+    k, rows = 10, 64
+    config = core_config(hidden=(), loss="cross_entropy", n_outputs=k)
+    params = {
+        "weights": [np.eye(k, dtype=np.float32)],
+        "biases": [np.zeros(k, np.float32)],
+        "gamma": [None], "beta": [None], "running_mean": [None], "running_var": [None],
+    }  # fmt: skip
+    spread = np.logspace(-3, np.log10(300), rows)[:, None]
+    X = (rng.normal(size=(rows, k)) * spread).astype(np.float32)
+    labels = rng.integers(0, k, size=rows).astype(np.int32)
+    value, grads, _ = _core._loss_grad32(config, params, X, labels, None)
+
+    z = X.astype(np.float64)
+    shifted = z - z.max(axis=1, keepdims=True)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    expected = np.mean(np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(rows), labels])
+    assert value == pytest.approx(expected, rel=2e-6)
+    delta = (p - np.eye(k)[labels]) / rows
+    np.testing.assert_allclose(grads["biases"][0], delta.sum(axis=0), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(grads["weights"][0], z.T @ delta, rtol=1e-5, atol=1e-6)
+
+
 def test_batch_norm_running_statistics_use_the_unbiased_variance():
     rng = np.random.default_rng(8)
     config = core_config(hidden=(5,), batch_norm=True, bn_momentum=0.8)

@@ -254,11 +254,83 @@ void forward(Model<T>& model, const Config& config, Workspace<T>& ws, int64_t ro
     }
 }
 
+namespace {
+
+// x[i] = exp(x[i]) for the non-positive arguments of a max-shifted softmax, in one vectorized
+// pass. std::exp is a call per element, and arguments below -87 (a confident prediction) send
+// glibc down its slow underflow path; in a 64-64-10 step the softmax took 12% of the time.
+// x = n ln2 + r with |r| <= ln2 / 2 (n by the round-to-nearest trick of adding 1.5 * 2^23,
+// ln2 split in two so n ln2 is exact for the n that occur), then the Taylor series of exp(r)
+// to r^7 / 7!: its truncation error is below 6e-9 relative, so the result is within 2 ulp.
+// Arguments are clamped at -87, whose result (1.6e-38) is still a normal float that the scaling
+// below can build; next to the softmax sum's largest term, 1, it is as good as zero.
+TUNECORE_CLONES void exp_nonpositive(float* x, int64_t n) {
+    constexpr float kLog2e = 1.44269504088896341f;
+    constexpr float kLn2Hi = 0.693359375f;  // 355 / 512, 9 bits: n * kLn2Hi is exact
+    constexpr float kLn2Lo = -2.12194440054690583e-4f;  // ln 2 - kLn2Hi
+    constexpr float kRound = 12582912.0f;   // 1.5 * 2^23
+    for (int64_t i = 0; i < n; ++i) {
+        // NaN (a diverged network) becomes -87 too: the loss is NaN through the label's term,
+        // and the conversion to int below never sees a NaN.
+        const float v = x[i] > -87.0f ? std::min(x[i], 0.0f) : -87.0f;
+        const float fn = (v * kLog2e + kRound) - kRound;
+        const float r = (v - fn * kLn2Hi) - fn * kLn2Lo;
+        float p = 1.0f / 5040.0f;
+        p = p * r + 1.0f / 720.0f;
+        p = p * r + 1.0f / 120.0f;
+        p = p * r + 1.0f / 24.0f;
+        p = p * r + 1.0f / 6.0f;
+        p = p * r + 0.5f;
+        p = p * r + 1.0f;
+        p = p * r + 1.0f;
+        // 2^fn, built in the exponent field: fn >= -126 keeps it a normal number.
+        const int32_t bits = (static_cast<int32_t>(fn) + 127) << 23;
+        float scale;
+        std::memcpy(&scale, &bits, sizeof(scale));
+        x[i] = p * scale;
+    }
+}
+
+// Softmax cross-entropy of float logits, with its gradient: delta = (softmax - onehot) / rows.
+// The shifted logits z - max(z) are written to delta and exponentiated there in one pass over
+// the batch; the loss of a row is log sum exp(z - max z) - (z_label - max z).
+double cross_entropy_with_grad(const float* z, const int32_t* labels, int64_t rows, int64_t k,
+                               float* delta) {
+    double total = 0.0;
+    for (int64_t i = 0; i < rows; ++i) {
+        const float* zi = z + i * k;
+        float zmax = zi[0];
+        for (int64_t j = 1; j < k; ++j) zmax = std::max(zmax, zi[j]);
+        float* di = delta + i * k;
+        for (int64_t j = 0; j < k; ++j) di[j] = zi[j] - zmax;
+        total -= double(di[labels[i]]);
+    }
+    exp_nonpositive(delta, rows * k);
+    const float inv_rows = 1.0f / float(rows);
+    for (int64_t i = 0; i < rows; ++i) {
+        float* di = delta + i * k;
+        float sum = 0.0f;
+        for (int64_t j = 0; j < k; ++j) sum += di[j];
+        total += double(std::log(sum));
+        const float scale = inv_rows / sum;
+        for (int64_t j = 0; j < k; ++j) di[j] *= scale;
+        di[labels[i]] -= inv_rows;
+    }
+    return total;
+}
+
+}  // namespace
+
 template <typename T>
 double loss_sum(const Config& config, const Workspace<T>& ws, int64_t rows, T* delta) {
     const int64_t k = config.n_outputs;
     const T* z = ws.out.back().data();
     double total = 0.0;
+    if constexpr (std::is_same_v<T, float>) {
+        if (config.loss == Loss::cross_entropy && delta != nullptr) {
+            return cross_entropy_with_grad(z, ws.labels.data(), rows, k, delta);
+        }
+    }
     if (config.loss == Loss::cross_entropy) {
         const T inv_rows = T(1) / T(rows);
         for (int64_t i = 0; i < rows; ++i) {
