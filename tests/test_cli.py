@@ -328,7 +328,7 @@ def test_demo_short_budget_prints_its_sections_and_writes_files(tmp_path, capsys
         "hierarchy ",
     ):
         assert section in out, section
-    # The bar for the demo (>= 0.96 on the held-out test set) is already met at this
+    # The demo's promise (>= 0.96 on the held-out test set) is already met at this
     # budget: tier 1 alone (the learning rate) gets there within about a second.
     accuracy = float(out.split("test accuracy: ")[1].split()[0])
     assert accuracy >= 0.96
