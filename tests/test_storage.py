@@ -199,3 +199,21 @@ def test_storage_read_only_reads_while_another_connection_writes(tmp_path):
         reader.claim_trials(study_id, [{"params": {"x": 0.3}}], seed_of=lambda k: k)
     with pytest.raises(ValueError, match="path must be an existing database file"):
         Storage(tmp_path / "missing.db", read_only=True)
+
+
+def test_storage_recovers_a_transaction_left_open_by_an_interrupt(tmp_path):
+    # A KeyboardInterrupt between BEGIN and the bookkeeping after it leaves the connection in
+    # a transaction that no block owns; the next block rolls it back and goes on, instead of
+    # failing with "cannot start a transaction within a transaction".
+    with Storage(tmp_path / "t.db") as storage:
+        study_id = _study(storage)
+        storage._conn.execute("BEGIN IMMEDIATE")
+        storage._conn.execute("UPDATE studies SET seed = 99 WHERE id = ?", (study_id,))
+        assert storage._conn.in_transaction and storage._depth == 0
+        (number,) = storage.claim_trials(
+            study_id, [{"params": {"x": 0.5}}], seed_of=lambda k: k, clock=0.0
+        )
+        assert not storage._conn.in_transaction
+        assert storage.get_study("s")["seed"] == 7  # the orphan's write was rolled back
+    with Storage(tmp_path / "t.db") as storage:
+        assert [t.number for t in storage.trials(study_id)] == [number]

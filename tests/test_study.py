@@ -392,6 +392,31 @@ def test_study_keyboard_interrupt_marks_the_trial_interrupted_and_resume_reruns_
     ]
 
 
+def test_study_interrupt_after_a_trial_ran_but_before_it_was_stored_marks_it_interrupted(
+    monkeypatch,
+):
+    # Ctrl-C can land after the executor handed a trial back and before storage committed it;
+    # that trial must not stay "running" (nobody would run it again in this process).
+    study = Study.create("s", quadratic, RandomSearch(SPACE, 10), storage=":memory:", seed=3)
+    finish = study.storage.finish_trial
+    calls = []
+
+    def finish_then_interrupt(study_id, trial, **kwargs):
+        calls.append(trial.number)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return finish(study_id, trial, **kwargs)
+
+    monkeypatch.setattr(study.storage, "finish_trial", finish_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        study.run(progress=False)
+    statuses = [t.status for t in study.storage.trials(study.id)]
+    assert statuses == [COMPLETE] * 3 + [INTERRUPTED]
+    monkeypatch.undo()
+    study.run(progress=False)
+    assert [t.status for t in study.trials] == [COMPLETE] * 10
+
+
 def test_study_exports_csv_json_and_dataframe(tmp_path):
     study = Study.create(
         "s", flaky, RandomSearch(SPACE, 12, sampler="random"), storage=":memory:", seed=0

@@ -574,6 +574,13 @@ class _Transaction:
     def __enter__(self) -> sqlite3.Connection:
         conn = self._storage._conn
         if self._storage._depth == 0:
+            if conn.in_transaction:
+                # Left open by a KeyboardInterrupt that struck between a BEGIN and the count
+                # below (or between the count and a COMMIT). None of it was committed; rolling
+                # it back leaves the file as it was before, and later transactions can begin.
+                # (A trial whose result it held stays running, then interrupted: it runs
+                # again, nothing finished is lost.)
+                conn.execute("ROLLBACK")
             # IMMEDIATE takes the write lock at once: two writers wait on the busy timeout
             # instead of failing half-way with SQLITE_BUSY on lock upgrade.
             conn.execute("BEGIN IMMEDIATE" if self._immediate else "BEGIN")

@@ -434,6 +434,10 @@ class _Loop:
         self.epochs_total = self.storage.epochs_used(study.id)
         self.run_trials = 0
         self.run_epochs = 0
+        # Trials this loop claimed and has not stored yet: on an exception they are marked
+        # interrupted, wherever it struck (between the claim and the executor, or between
+        # the executor and storage).
+        self.open: set[int] = set()
         best = study.best_trial
         self.best = None if best is None else best.value
 
@@ -518,12 +522,12 @@ class _Loop:
             # The strategy may have proposed what was never stored, or missed a stored result:
             # the next run rebuilds it from storage.
             study._seen = (-1, -1)
-            pending = executor.pending_jobs()
+            unfinished = self.open | {j.number for j in executor.pending_jobs()}
             executor.cancel()
-            if pending:
+            if unfinished:
                 storage.mark_interrupted(
                     study.id,
-                    [j.number for j in pending],
+                    sorted(unfinished),
                     reason="stopped by an exception in the study loop (e.g. Ctrl-C)",
                 )
             raise
@@ -543,6 +547,7 @@ class _Loop:
         while requeue and len(jobs) < free:
             trial = requeue.pop(0)
             if storage.reclaim_trial(study.id, trial.number, clock=clock):
+                self.open.add(trial.number)
                 rows, done = study._seen
                 study._seen = (rows, done - 1)
                 jobs.append(
@@ -578,6 +583,7 @@ class _Loop:
                 seed_of=lambda k: child_seed(study.seed, k),
                 clock=clock,
             )
+            self.open.update(numbers)
             rows, done = study._seen
             study._seen = (rows + len(numbers), done)
         for number, proposal in zip(numbers, proposals):
@@ -620,6 +626,7 @@ class _Loop:
             storage.finish_trial(
                 study.id, trial, clock=self.used().seconds, seconds=now - self.accounted
             )
+            self.open.discard(job.number)
             self.accounted = now
             rows, done = study._seen
             study._seen = (rows, done + 1)
