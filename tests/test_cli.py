@@ -290,6 +290,42 @@ def test_report_writes_plots(random_study, capsys, tmp_path):
         assert (out_dir / name).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_run_with_out_writes_the_plots_of_the_study_it_ran(tmp_path, capsys):
+    config = write(tmp_path / "study.toml", RANDOM_STUDY.format(name="plotted", n_trials=6))
+    out_dir = tmp_path / "plots"
+    code, out, err = run_main(["run", config, "--out", out_dir, "--no-progress"], capsys)
+    assert code == 0, err
+    assert "Traceback" not in err
+    written = sorted(p.name for p in out_dir.glob("*.png"))
+    assert {"values.png", "history.png"} <= set(written)
+    assert "plots: " in out
+    for name in written:
+        assert (out_dir / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_run_where_every_trial_fails_says_why_and_exits_1(tmp_path, capsys):
+    # Three classes of digits-like labels cannot train a binary cross-entropy: every trial
+    # fails, and the command says so instead of ending as if the study had an answer.
+    config = write(
+        tmp_path / "study.toml",
+        RANDOM_STUDY.format(name="bad", n_trials=3) + 'loss = "binary_cross_entropy"\n',
+    )
+    code, out, err = run_main(["run", config, "--no-progress"], capsys)
+    assert code == 1, (out, err)
+    assert "3 failed" in out
+    assert "no trial completed" in out
+    reasons = out.split("no trial completed")[1]
+    counted = [line.split()[0] for line in reasons.splitlines() if " trial" in line]
+    assert sum(int(n) for n in counted) == 3
+    assert "binary_cross_entropy" in reasons
+
+
+def test_report_on_a_folder_says_it_is_a_folder(tmp_path, capsys):
+    code, _, err = run_main(["report", tmp_path], capsys)
+    assert code == 2
+    assert_one_line_error(err, "is a folder, not a SQLite file")
+
+
 def test_run_refuses_an_existing_study_and_resumes_without_rerunning(random_study, capsys):
     config = random_study / "study.toml"
     code, _, err = run_main(["run", config, "--no-progress"], capsys)

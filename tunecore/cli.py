@@ -219,7 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0 on success, 2 for a mistake in the input, 130 after Ctrl-C.
+        The exit status: 0 on success, 2 for a mistake in the input, 130 after Ctrl-C, 1
+        when a study could not give an answer (no trial completed) or an optional
+        dependency is missing.
     """
     parser = build_parser()
     try:
@@ -252,9 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A missing optional dependency is the environment's fault, not the input's.
         if args.traceback:
             raise
-        print(
-            f"tunecore: error: {_one_line(exc)} (pip install 'tunecore[study]')", file=sys.stderr
-        )
+        message = _one_line(exc)
+        if "tunecore[study]" not in message:
+            message += " (pip install 'tunecore[study]')"
+        print(f"tunecore: error: {message}", file=sys.stderr)
         return 1
     except RuntimeError as exc:
         # A study that could not give an answer (no trial completed, a retraining diverged).
@@ -480,6 +483,12 @@ def _print_tables(
     )
     if not done:
         _say("no trial completed, so there is no best configuration")
+        reasons: dict[str, int] = {}
+        for t in trials:
+            if t.reason:
+                reasons[t.reason] = reasons.get(t.reason, 0) + 1
+        for reason, n in sorted(reasons.items(), key=lambda item: -item[1])[:5]:
+            _say(f"  {n} trial{'s' if n > 1 else ''}: {reason}")
         return None
     _say()
     _print_best(study.best_trial, _metric_name(study))
@@ -683,7 +692,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if tiers is not None:
         printer.finish(study)
     _say()
-    _print_tables(study, top=5, tier_order=tiers)
+    imp = _print_tables(study, top=5, tier_order=tiers)
     best = study.best_trial
     if best is not None and len(parts.y_test):
         score = _retrain_and_score(study.objective, best, parts)
@@ -694,11 +703,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"scored on {len(parts.y_test)} held-out samples)"
         )
     if args.out is not None:
-        written = _write_plots(study, Path(args.out))
+        written = _write_plots(study, Path(args.out), imp)
         _say(f"plots: {', '.join(p.name for p in written)} in {args.out}")
     if storage != ":memory:":
         _say(f"study stored in {storage} (see: tunecore report {storage} --study {study.name})")
-    return 0
+    # A study in which no trial completed taught nothing: say so in the status, as for a
+    # study that could not give an answer.
+    return 0 if best is not None else 1
 
 
 def _build_study(config: StudyConfig, storage: str, *, resume: bool) -> tuple[Any, Any]:
@@ -787,6 +798,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     The file is opened read-only, so a report on a study another process is writing works
     and changes nothing.
     """
+    if Path(args.db).is_dir():
+        raise IsADirectoryError(f"database file {args.db!r} is a folder, not a SQLite file")
     if not Path(args.db).is_file():
         raise FileNotFoundError(f"database file {args.db!r} does not exist")
     _check_tunecore_file(args.db)

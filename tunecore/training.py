@@ -313,8 +313,10 @@ def _check_finite(arr: np.ndarray, name: str) -> None:
         bad = ~np.isfinite(arr)
         if bad.any():
             first = np.unravel_index(int(np.argmax(bad)), arr.shape)
+            count = int(bad.sum())
             raise ValueError(
-                f"{name} must not contain NaN or inf, got {int(bad.sum())} such values "
+                f"{name} must not contain NaN or inf, got {count} such "
+                f"value{'s' if count > 1 else ''} "
                 f"(the first at index {tuple(int(i) for i in first)}: {float(arr[first])!r})"
             )
 
