@@ -82,7 +82,7 @@ def measure_group(
     min_time: float = 1.0,
     min_reps: int = 3,
     max_reps: int = 200,
-    rounds: int = 2,
+    rounds: int = 5,
     settle: float = 0.3,
     seed: int = 0,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -91,9 +91,12 @@ def measure_group(
     Each round gives every contender, in turn, its share of the epochs (until it has
     ``min_reps`` epochs and ``min_time`` seconds in all, or ``max_reps``); the figure is the
     median over all rounds. Interleaving spreads a slow-down of a shared machine over every
-    contender alike. Before each block the process sleeps ``settle`` seconds, so the previous
-    contender's thread pools (OpenBLAS spins up to about 0.1 s after a call, OpenMP a little)
-    have gone to sleep and do not steal a core from the next one.
+    contender alike: on a virtual machine whose host is shared, one contender's speed was seen
+    to move by 15% from one run of a few seconds to the next, so five short rounds share such
+    swings out far better than two long ones. Before each block of a multi-threaded group the
+    process sleeps ``settle`` seconds, so the previous contender's thread pools (OpenBLAS
+    spins up to about 0.1 s after a call, OpenMP a little) have gone to sleep and do not steal
+    a core from the next one; one thread leaves no pool behind.
 
     Returns
     -------
@@ -125,7 +128,7 @@ def measure_group(
         for r in range(rounds):
             share = (r + 1) / rounds
             for name, trainer in trainers.items():
-                time.sleep(settle)
+                time.sleep(settle if threads > 1 else 0.02)
                 while not done(name, share):
                     t0 = time.perf_counter()
                     trainer.epoch(X, y)
