@@ -558,7 +558,7 @@ py::tuple py_optimizer_step(const py::dict& config_dict, double lr, CArray<float
     state.step = step;
     std::vector<float> p(params.data(), params.data() + n);
     optimizer_step(config, lr, p.data(), grad.data(), n, state);
-    auto opt_or_none = [&](const std::vector<float>& s) -> py::object {
+    auto opt_or_none = [&](const Buffer<float>& s) -> py::object {
         if (s.empty()) return py::none();
         return to_array(s.data(), {py::ssize_t(n)});
     };

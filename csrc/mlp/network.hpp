@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "mlp/buffer.hpp"
 #include "mlp/gemm.hpp"
 #include "mlp/stop.hpp"
 #include "mlp/types.hpp"
@@ -51,8 +52,8 @@ Layout make_layout(const Config& config, int64_t n_features);
 template <typename T>
 struct Model {
     Layout layout;
-    std::vector<T> params;
-    std::vector<T> running;
+    Buffer<T> params;
+    Buffer<T> running;
 };
 
 // Weights uniform in [-a, a] with a = sqrt(6 / fan_in) (He; relu, leaky_relu) or
@@ -66,15 +67,15 @@ Model<T> init_model(const Config& config, int64_t n_features);
 template <typename T>
 struct Workspace {
     int64_t capacity = 0;
-    std::vector<T> input;                // capacity x n_features
-    std::vector<std::vector<T>> out;     // per layer: capacity x out (activations; logits last)
-    std::vector<std::vector<T>> zhat;    // per batch-norm layer: capacity x out
-    std::vector<std::vector<T>> stats;   // per batch-norm layer: mean, inv_std, scale, shift, sums
-    std::vector<T> delta_a;              // capacity x max_width
-    std::vector<T> delta_b;              // capacity x max_width
-    std::vector<T> grad;                 // n_params
+    Buffer<T> input;                     // capacity x n_features
+    std::vector<Buffer<T>> out;          // per layer: capacity x out (activations; logits last)
+    std::vector<Buffer<T>> zhat;         // per batch-norm layer: capacity x out
+    std::vector<Buffer<T>> stats;        // per batch-norm layer: mean, inv_std, scale, shift, sums
+    Buffer<T> delta_a;                   // capacity x max_width
+    Buffer<T> delta_b;                   // capacity x max_width
+    Buffer<T> grad;                      // n_params
     std::vector<int32_t> labels;         // capacity
-    std::vector<T> targets;              // capacity x n_outputs
+    Buffer<T> targets;                   // capacity x n_outputs
     GemmBuffer gemm;                     // packing areas of the float kernels (empty for double)
     // When set and requested, forward and backward return between layers (the step is
     // abandoned); keeps Ctrl-C prompt inside long batches.

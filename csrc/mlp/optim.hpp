@@ -16,14 +16,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "mlp/buffer.hpp"
 #include "mlp/types.hpp"
 
 namespace tunecore::mlp {
 
 template <typename T>
 struct OptimizerState {
-    std::vector<T> m;  // momentum buffer / Adam's first moment
-    std::vector<T> v;  // RMSprop's and Adam's second moment
+    Buffer<T> m;  // momentum buffer / Adam's first moment
+    Buffer<T> v;  // RMSprop's and Adam's second moment
     int64_t step = 0;  // steps taken so far
 };
 

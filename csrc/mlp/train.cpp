@@ -57,7 +57,7 @@ void gather(const Data& data, const int64_t* idx, int64_t start, int64_t rows,
     }
 }
 
-bool all_finite(const std::vector<float>& v) {
+bool all_finite(const Buffer<float>& v) {
     // A sum is NaN or inf as soon as one term is; one pass, no branch per element.
     float acc = 0.0f;
     for (float x : v) acc += x * 0.0f;
