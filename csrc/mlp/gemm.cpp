@@ -360,6 +360,11 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
                         }
                         if (rows == mr && cols == nr) {
                             info.kernel(kc, ap, bp, ldb, ct, ldc, acc_flag);
+                        } else if (info.edge != nullptr) {
+                            const bool fused_edge = fuse && last;
+                            info.edge(kc, ap, bp, ldb, ct, ldc, acc_flag, rows, cols,
+                                      fused_edge ? &ep : nullptr, ic + ir, jc + jr);
+                            if (fused_edge) continue;
                         } else {
                             // Edge tile: compute into a full-size scratch tile, copy the
                             // valid part. The kernel does the same arithmetic per element.

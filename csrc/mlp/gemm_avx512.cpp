@@ -1,9 +1,11 @@
 // AVX-512 micro-kernels. 8 x 32: sixteen 16-wide accumulators, two B loads and eight broadcasts
 // per step of p (FMA-bound on two FMA ports). 16 x 16, for products at most 16 columns wide
 // (the output layer): one B load and sixteen broadcasts per step, so a 10-column product
-// wastes 6 of 16 lanes instead of 22 of 32. Both do one fused multiply-add per element and step
-// of p, in the same order, so they give bitwise the same C. Compiled with a function target
-// attribute and only called after the CPU was checked for AVX-512F.
+// wastes 6 of 16 lanes instead of 22 of 32. Edge tiles (fewer rows or columns) run the same
+// loops and store through masks, finishing their epilogue in registers like full tiles. All
+// do one fused multiply-add per element and step of p, in the same order, so they give
+// bitwise the same C. Compiled with a function target attribute and only called after the
+// CPU was checked for AVX-512F.
 #include "mlp/gemm_kernels.hpp"
 
 #if (defined(__x86_64__)) && (defined(__GNUC__) || defined(__clang__))
@@ -60,99 +62,131 @@ __attribute__((target("avx512f"))) inline __m512 act_grad16(Activation act, __m5
     }
 }
 
-template <bool Fused>
-__attribute__((target("avx512f,fma"))) inline void kernel_8x32_body(
-    int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
-    bool accumulate, const Epilogue<float>* ep, int64_t i0, int64_t j0) {
-    __m512 acc[8][2];
-    for (int i = 0; i < 8; ++i) {
-        acc[i][0] = _mm512_setzero_ps();
-        acc[i][1] = _mm512_setzero_ps();
+// One MR x (16 H) tile: MR rows of packed A, H 16-wide vectors of B per step of p. Full tiles
+// (Edge false) store every element; edge tiles store rows [0, rows) and columns [0, cols)
+// through masks, reading C, the epilogue's vectors and its aux rows with the same masks, so
+// nothing outside the tile is touched. A and B panels are zero-padded to MR and 16 H by the
+// packing, so the products themselves never need a mask. With an epilogue (ep non-null) the
+// tile is finished in registers before its one store.
+template <int MR, int H, bool Edge>
+__attribute__((target("avx512f,fma"))) inline void tile_body(int64_t kc, const float* a,
+                                                             const float* b, int64_t ldb,
+                                                             float* c, int64_t ldc,
+                                                             bool accumulate, int64_t rows,
+                                                             int64_t cols,
+                                                             const Epilogue<float>* ep,
+                                                             int64_t i0, int64_t j0) {
+    __m512 acc[MR][H];
+    for (int i = 0; i < MR; ++i) {
+        for (int h = 0; h < H; ++h) acc[i][h] = _mm512_setzero_ps();
     }
     for (int64_t p = 0; p < kc; ++p) {
-        const __m512 b0 = _mm512_loadu_ps(b + p * ldb);
-        const __m512 b1 = _mm512_loadu_ps(b + p * ldb + 16);
-        const float* ap = a + p * 8;
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; ++i) {
+        __m512 bv[H];
+        for (int h = 0; h < H; ++h) bv[h] = _mm512_loadu_ps(b + p * ldb + 16 * h);
+        const float* ap = a + p * MR;
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) {
             const __m512 x = _mm512_set1_ps(ap[i]);
-            acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
+            for (int h = 0; h < H; ++h) acc[i][h] = _mm512_fmadd_ps(x, bv[h], acc[i][h]);
         }
     }
-    for (int i = 0; i < 8; ++i) {
-        float* ci = c + i * ldc;
-        if (accumulate) {
-            acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(ci));
-            acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(ci + 16));
-        }
+
+    __mmask16 mask[H];
+    for (int h = 0; h < H; ++h) {
+        const int64_t left = Edge ? cols - 16 * h : 16;
+        mask[h] = left >= 16 ? __mmask16(0xFFFF)
+                             : left <= 0 ? __mmask16(0) : __mmask16((1u << left) - 1);
     }
-    if constexpr (Fused) {
-        if (ep->kind == EpilogueKind::bias_act) {
-            for (int h = 0; h < 2; ++h) {
-                const int64_t j = j0 + 16 * h;
-                const __m512 zero = _mm512_setzero_ps();
-                const __m512 scale = ep->scale ? _mm512_loadu_ps(ep->scale + j) : zero;
-                const __m512 shift = ep->shift ? _mm512_loadu_ps(ep->shift + j) : zero;
-                for (int i = 0; i < 8; ++i) {
-                    __m512 v = acc[i][h];
-                    if (ep->scale) v = mul16(v, scale);
-                    if (ep->shift) v = add16(v, shift);
-                    acc[i][h] = activate16(ep->act, v);
-                }
-            }
-        } else {
-            for (int i = 0; i < 8; ++i) {
-                const float* ai = ep->aux + (i0 + i) * ep->ldaux + j0;
-                acc[i][0] = mul16(acc[i][0], act_grad16(ep->act, _mm512_loadu_ps(ai)));
-                acc[i][1] =
-                    mul16(acc[i][1], act_grad16(ep->act, _mm512_loadu_ps(ai + 16)));
+    const int n_rows = Edge ? int(rows) : MR;
+    if (accumulate) {
+        for (int i = 0; i < n_rows; ++i) {
+            for (int h = 0; h < H; ++h) {
+                const float* ci = c + i * ldc + 16 * h;
+                acc[i][h] = _mm512_add_ps(acc[i][h], _mm512_maskz_loadu_ps(mask[h], ci));
             }
         }
     }
-    for (int i = 0; i < 8; ++i) {
-        float* ci = c + i * ldc;
-        _mm512_storeu_ps(ci, acc[i][0]);
-        _mm512_storeu_ps(ci + 16, acc[i][1]);
+    if (ep != nullptr && ep->kind == EpilogueKind::bias_act) {
+        for (int h = 0; h < H; ++h) {
+            const int64_t j = j0 + 16 * h;
+            const __m512 scale =
+                ep->scale ? _mm512_maskz_loadu_ps(mask[h], ep->scale + j) : _mm512_setzero_ps();
+            const __m512 shift =
+                ep->shift ? _mm512_maskz_loadu_ps(mask[h], ep->shift + j) : _mm512_setzero_ps();
+            for (int i = 0; i < n_rows; ++i) {
+                __m512 v = acc[i][h];
+                if (ep->scale) v = mul16(v, scale);
+                if (ep->shift) v = add16(v, shift);
+                acc[i][h] = activate16(ep->act, v);
+            }
+        }
+    } else if (ep != nullptr) {
+        for (int i = 0; i < n_rows; ++i) {
+            const float* ai = ep->aux + (i0 + i) * ep->ldaux + j0;
+            for (int h = 0; h < H; ++h) {
+                const __m512 grad = act_grad16(ep->act, _mm512_maskz_loadu_ps(mask[h], ai + 16 * h));
+                acc[i][h] = mul16(acc[i][h], grad);
+            }
+        }
+    }
+    for (int i = 0; i < n_rows; ++i) {
+        for (int h = 0; h < H; ++h) {
+            _mm512_mask_storeu_ps(c + i * ldc + 16 * h, mask[h], acc[i][h]);
+        }
     }
 }
 
 __attribute__((target("avx512f,fma"))) void kernel_8x32(int64_t kc, const float* a,
                                                          const float* b, int64_t ldb, float* c,
                                                          int64_t ldc, bool accumulate) {
-    kernel_8x32_body<false>(kc, a, b, ldb, c, ldc, accumulate, nullptr, 0, 0);
+    tile_body<8, 2, false>(kc, a, b, ldb, c, ldc, accumulate, 8, 32, nullptr, 0, 0);
 }
 
 __attribute__((target("avx512f,fma"))) void kernel_8x32_fused(
     int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
     bool accumulate, const Epilogue<float>& ep, int64_t i0, int64_t j0) {
-    kernel_8x32_body<true>(kc, a, b, ldb, c, ldc, accumulate, &ep, i0, j0);
+    tile_body<8, 2, false>(kc, a, b, ldb, c, ldc, accumulate, 8, 32, &ep, i0, j0);
+}
+
+// A partial 8 x 32 tile; at most 16 columns take the one-vector body (half the multiply-adds).
+__attribute__((target("avx512f,fma"))) void kernel_8x32_edge(
+    int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+    bool accumulate, int64_t rows, int64_t cols, const Epilogue<float>* ep, int64_t i0,
+    int64_t j0) {
+    if (cols <= 16) {
+        tile_body<8, 1, true>(kc, a, b, ldb, c, ldc, accumulate, rows, cols, ep, i0, j0);
+    } else {
+        tile_body<8, 2, true>(kc, a, b, ldb, c, ldc, accumulate, rows, cols, ep, i0, j0);
+    }
 }
 
 __attribute__((target("avx512f,fma"))) void kernel_16x16(int64_t kc, const float* a,
                                                           const float* b, int64_t ldb, float* c,
                                                           int64_t ldc, bool accumulate) {
-    __m512 acc[16];
-    for (int i = 0; i < 16; ++i) acc[i] = _mm512_setzero_ps();
-    for (int64_t p = 0; p < kc; ++p) {
-        const __m512 b0 = _mm512_loadu_ps(b + p * ldb);
-        const float* ap = a + p * 16;
-#pragma GCC unroll 16
-        for (int i = 0; i < 16; ++i) {
-            acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(ap[i]), b0, acc[i]);
-        }
-    }
-    for (int i = 0; i < 16; ++i) {
-        float* ci = c + i * ldc;
-        if (accumulate) acc[i] = _mm512_add_ps(acc[i], _mm512_loadu_ps(ci));
-        _mm512_storeu_ps(ci, acc[i]);
-    }
+    tile_body<16, 1, false>(kc, a, b, ldb, c, ldc, accumulate, 16, 16, nullptr, 0, 0);
+}
+
+__attribute__((target("avx512f,fma"))) void kernel_16x16_fused(
+    int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+    bool accumulate, const Epilogue<float>& ep, int64_t i0, int64_t j0) {
+    tile_body<16, 1, false>(kc, a, b, ldb, c, ldc, accumulate, 16, 16, &ep, i0, j0);
+}
+
+__attribute__((target("avx512f,fma"))) void kernel_16x16_edge(
+    int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+    bool accumulate, int64_t rows, int64_t cols, const Epilogue<float>* ep, int64_t i0,
+    int64_t j0) {
+    tile_body<16, 1, true>(kc, a, b, ldb, c, ldc, accumulate, rows, cols, ep, i0, j0);
 }
 
 }  // namespace
 
-KernelInfo avx512_kernel() { return {"avx512", 8, 32, &kernel_8x32, &kernel_8x32_fused}; }
-KernelInfo avx512_narrow_kernel() { return {"avx512", 16, 16, &kernel_16x16}; }
+KernelInfo avx512_kernel() {
+    return {"avx512", 8, 32, &kernel_8x32, &kernel_8x32_fused, &kernel_8x32_edge};
+}
+KernelInfo avx512_narrow_kernel() {
+    return {"avx512", 16, 16, &kernel_16x16, &kernel_16x16_fused, &kernel_16x16_edge};
+}
 
 }  // namespace tunecore::mlp::detail
 

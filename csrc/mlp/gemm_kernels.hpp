@@ -26,6 +26,12 @@ using FusedKernel = void (*)(int64_t kc, const float* a, const float* b, int64_t
                              int64_t ldc, bool accumulate, const Epilogue<float>& ep, int64_t i0,
                              int64_t j0);
 
+// A tile with rows <= MR and cols <= NR at c, the rest of MR x NR untouched; finished with
+// the epilogue in registers when ep is non-null (a fusable one), else stored as the product.
+using EdgeKernel = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
+                            int64_t ldc, bool accumulate, int64_t rows, int64_t cols,
+                            const Epilogue<float>* ep, int64_t i0, int64_t j0);
+
 // Epilogues a fused kernel handles: bias_act with relu, leaky_relu or identity (tanh and
 // sigmoid need exp) and mul_act_grad with every activation.
 inline bool fusable(const Epilogue<float>& ep) {
@@ -48,6 +54,7 @@ struct KernelInfo {
     int nr;
     MicroKernel kernel;
     FusedKernel fused = nullptr;  // null where the family has none
+    EdgeKernel edge = nullptr;    // null: edge tiles go through a scratch tile
 };
 
 // Defined in gemm_avx2.cpp and gemm_avx512.cpp (compiled with function target attributes, so
