@@ -860,6 +860,16 @@ def test_train_many_shares_one_copy_of_the_data():
     assert growth < 0.25 * data_mb, (growth, data_mb)
 
 
+def test_every_buffer_of_a_trial_starts_on_a_cache_line():
+    # Rows of 64 floats that straddle cache lines made the same training up to 20% slower
+    # in one process than in the next; every buffer is aligned to 64 bytes, whatever its size.
+    for hidden, features, capacity in [((64,), 64, 32), ((7, 3), 5, 1), ((130, 33), 29, 17)]:
+        config = _core_config(_resolve_config({"hidden": hidden}), 3)
+        offsets = _core._workspace_alignments(config, features, capacity)
+        assert len(offsets) >= 6
+        assert offsets == [0] * len(offsets)
+
+
 @pytest.mark.skipif(
     os.environ.get("TUNECORE_SANITIZED") == "1",
     reason="AddressSanitizer's operator new takes the place of the core's counting one",

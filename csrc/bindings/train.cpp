@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -660,6 +661,27 @@ void bind_train(py::module_& m) {
           },
           py::arg("config"), py::arg("n_features"), py::arg("capacity"),
           "Allocations counted while a workspace is built: the audit's positive control.");
+    m.def("_workspace_alignments",
+          [](const py::dict& config_dict, int64_t n_features, int64_t capacity) {
+              const Config config = config_from_dict(config_dict);
+              const mlp::Layout layout = mlp::make_layout(config, n_features);
+              mlp::Workspace<float> ws;
+              mlp::init_workspace(ws, layout, capacity);
+              mlp::Model<float> model = mlp::init_model<float>(config, n_features);
+              std::vector<int64_t> offsets;
+              auto note = [&](const mlp::Buffer<float>& b) {
+                  if (!b.empty()) offsets.push_back(int64_t(uintptr_t(b.data()) % 64));
+              };
+              note(model.params);
+              note(ws.input);
+              for (const auto& b : ws.out) note(b);
+              note(ws.delta_a);
+              note(ws.delta_b);
+              note(ws.grad);
+              return offsets;
+          },
+          py::arg("config"), py::arg("n_features"), py::arg("capacity"),
+          "Each buffer's address modulo 64 in a fresh model and workspace (tests only).");
     m.def("_gemm", &py_gemm, py::arg("a"), py::arg("b"), py::arg("trans_a") = false,
           py::arg("trans_b") = false, py::arg("reference") = false, py::arg("kernel") = "",
           py::arg("threads") = 1);
