@@ -1,4 +1,5 @@
-// Buffer<T>: a std::vector whose storage starts on a 64-byte cache line.
+// Buffer<T>: a std::vector whose storage starts on a 64-byte cache line, and whose resize()
+// does not zero what it adds.
 //
 // malloc aligns to 16 bytes, so a vector's rows of 64 floats would straddle cache lines at an
 // offset that depends on where the heap happens to put them: every 16-wide load and store of
@@ -14,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <utility>
 #include <vector>
 
 namespace tunecore::mlp {
@@ -35,6 +37,17 @@ struct CacheAligned {
         auto* aligned = reinterpret_cast<unsigned char*>(start);
         aligned[-1] = static_cast<unsigned char>(aligned - raw);
         return reinterpret_cast<T*>(aligned);
+    }
+
+    // resize(n) leaves new floats uninitialized (default-initialized), as a scratch area
+    // that is always written before it is read wants; assign(n, value) still fills.
+    template <typename U>
+    void construct(U* p) noexcept {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <typename U, typename... Args>
+    void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
     }
 
     void deallocate(T* p, std::size_t) noexcept {

@@ -396,9 +396,10 @@ int64_t gemm_scratch_floats(int64_t max_n, int threads) {
 
 void GemmBuffer::init(int64_t max_n, int threads) {
     threads = std::max(threads, 1);
-    storage.assign(gemm_scratch_floats(max_n, threads) + 16, 0.0f);
-    auto base = reinterpret_cast<uintptr_t>(storage.data());
-    scratch.data = reinterpret_cast<float*>((base + 63) & ~uintptr_t(63));
+    // Cache-line aligned already (Buffer); resize leaves it unwritten, so a trial's pages of
+    // packing area it never uses are never touched.
+    storage.resize(gemm_scratch_floats(max_n, threads));
+    scratch.data = storage.data();
     scratch.max_n = max_n;
     scratch.threads = threads;
 }

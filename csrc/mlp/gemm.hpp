@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "mlp/buffer.hpp"
 #include "mlp/types.hpp"
 
 namespace tunecore::mlp {
@@ -80,7 +81,7 @@ int64_t gemm_scratch_floats(int64_t max_n, int threads);
 
 // Owns the storage behind a GemmScratch.
 struct GemmBuffer {
-    std::vector<float> storage;
+    Buffer<float> storage;  // never zeroed: packing writes every float before a kernel reads it
     GemmScratch scratch;
 
     void init(int64_t max_n, int threads);

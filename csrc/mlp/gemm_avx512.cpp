@@ -124,8 +124,8 @@ __attribute__((target("avx512f,fma"))) inline void tile_body(int64_t kc, const f
         for (int i = 0; i < n_rows; ++i) {
             const float* ai = ep->aux + (i0 + i) * ep->ldaux + j0;
             for (int h = 0; h < H; ++h) {
-                const __m512 grad = act_grad16(ep->act, _mm512_maskz_loadu_ps(mask[h], ai + 16 * h));
-                acc[i][h] = mul16(acc[i][h], grad);
+                const __m512 a_out = _mm512_maskz_loadu_ps(mask[h], ai + 16 * h);
+                acc[i][h] = mul16(acc[i][h], act_grad16(ep->act, a_out));
             }
         }
     }
