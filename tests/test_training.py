@@ -860,6 +860,25 @@ def test_train_many_shares_one_copy_of_the_data():
     assert growth < 0.25 * data_mb, (growth, data_mb)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_core_finiteness_test_agrees_with_numpy(dtype):
+    # The core reads exponent bits; NumPy's isfinite is the reference, on arrays of every
+    # length around a vector's width with one special value at every position.
+    info = np.finfo(dtype)
+    specials = [np.nan, np.inf, -np.inf, info.max, -info.max, info.tiny / 4, -0.0, 0.0]
+    rng = np.random.default_rng(9)
+    for n in [1, 2, 7, 15, 16, 17, 33, 100]:
+        for value in specials:
+            for position in range(n):
+                a = rng.normal(size=n).astype(dtype)
+                a[position] = value
+                assert _core._all_finite(a) == bool(np.isfinite(a).all()), (n, value, position)
+    with pytest.raises(TypeError, match="C-contiguous"):
+        _core._all_finite(np.zeros((4, 4), dtype)[:, ::2])
+    with pytest.raises(TypeError, match="float32 or float64"):
+        _core._all_finite(np.zeros(4, np.int32))
+
+
 def test_every_buffer_of_a_trial_starts_on_a_cache_line():
     # Rows of 64 floats that straddle cache lines made the same training up to 20% slower
     # in one process than in the next; every buffer is aligned to 64 bytes, whatever its size.

@@ -151,6 +151,8 @@ def get_num_threads() -> int:
 
 
 def _check_real(name: str, value: Any) -> float:
+    if type(value) is float or type(value) is int:  # the common case, without ABC checks
+        return float(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     return float(value)
@@ -159,7 +161,9 @@ def _check_real(name: str, value: Any) -> float:
 def _check_int(
     name: str, value: Any, *, minimum: int | None = None, maximum: int = 2**63 - 1
 ) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if type(value) is not int and (
+        isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)
+    ):
         raise TypeError(f"{name} must be an int, got {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
@@ -296,12 +300,15 @@ def _as_array(value: Any, name: str) -> np.ndarray:
 def _all_finite(arr: np.ndarray) -> bool:
     """True when no entry is NaN or inf, allocating nothing the size of ``arr``.
 
-    One pass first: a NaN or inf makes the sum NaN or inf, so a finite sum clears the array
-    (half the time of min and max, 10 ms for 60,000 x 784 float32). A sum that overflows from
-    large finite values is settled by min and max (NaN propagates through both, inf shows in
-    one)."""
+    C-contiguous float32 and float64 arrays go to the core, which tests the exponent bits in
+    one vectorized pass (memory-bound: about 3 ms for 60,000 x 784 float32, against 10 ms for
+    NumPy's sum). Other floats take one NumPy pass first: a NaN or inf makes the sum NaN or
+    inf, so a finite sum clears the array; a sum that overflows from large finite values is
+    settled by min and max (NaN propagates through both, inf shows in one)."""
     if arr.dtype.kind != "f" or arr.size == 0:
         return True
+    if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous and arr.dtype.isnative:
+        return bool(_core._all_finite(arr))
     with np.errstate(over="ignore", invalid="ignore"):
         if np.isfinite(arr.sum()):
             return True

@@ -650,6 +650,25 @@ void bind_train(py::module_& m) {
           py::arg("enabled"),
           "Count heap allocations inside training steps (tests only); False where this build "
           "cannot count.");
+    m.def("_all_finite",
+          [](const py::array& a) {
+              if (!(a.flags() & py::array::c_style)) {
+                  throw py::type_error("_all_finite needs a C-contiguous array");
+              }
+              const auto n = int64_t(a.size());
+              if (py::isinstance<py::array_t<float>>(a)) {
+                  const auto* p = static_cast<const float*>(a.data());
+                  py::gil_scoped_release release;
+                  return mlp::all_finite(p, n);
+              }
+              if (py::isinstance<py::array_t<double>>(a)) {
+                  const auto* p = static_cast<const double*>(a.data());
+                  py::gil_scoped_release release;
+                  return mlp::all_finite(p, n);
+              }
+              throw py::type_error("_all_finite needs a float32 or float64 array");
+          },
+          py::arg("a"), "True when a C-contiguous float32 or float64 array holds no NaN or inf.");
     m.def("_workspace_allocations",
           [](const py::dict& config_dict, int64_t n_features, int64_t capacity) {
               const Config config = config_from_dict(config_dict);

@@ -57,10 +57,11 @@ void gather(const Data& data, const int64_t* idx, int64_t start, int64_t rows,
     }
 }
 
-// No NaN or inf in v: a float is finite unless its exponent bits are all ones. The OR of the
-// per-element tests is an integer reduction the compiler vectorizes (a float sum could not be
-// reordered, and ran one dependent add per parameter).
-TUNECORE_CLONES bool all_finite_f32(const float* v, int64_t n) {
+bool finite(const Buffer<float>& v) { return all_finite(v.data(), int64_t(v.size())); }
+
+}  // namespace
+
+TUNECORE_CLONES bool all_finite(const float* v, int64_t n) {
     uint32_t bad = 0;
     for (int64_t i = 0; i < n; ++i) {
         uint32_t bits;
@@ -70,9 +71,15 @@ TUNECORE_CLONES bool all_finite_f32(const float* v, int64_t n) {
     return bad == 0;
 }
 
-bool all_finite(const Buffer<float>& v) { return all_finite_f32(v.data(), int64_t(v.size())); }
-
-}  // namespace
+TUNECORE_CLONES bool all_finite(const double* v, int64_t n) {
+    uint64_t bad = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        uint64_t bits;
+        std::memcpy(&bits, v + i, sizeof(bits));
+        bad |= uint64_t((bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull);
+    }
+    return bad == 0;
+}
 
 void check_data(const Config& config, const Data& data, const char* name) {
     const std::string where(name);
@@ -243,7 +250,7 @@ Result train(const Config& config, const Data& train_data, const Data* val_data,
         const double nan = std::nan("");
         result.epochs_run = epoch + 1;
         result.train_loss.push_back(diverged ? nan : total / double(n));
-        diverged = diverged || !all_finite(model.params) || !all_finite(model.running);
+        diverged = diverged || !finite(model.params) || !finite(model.running);
         if (val_data) {
             double vl = nan, vm = nan;
             if (!diverged) {

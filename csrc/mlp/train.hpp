@@ -58,6 +58,12 @@ void shuffle_rows(std::vector<int64_t>& perm, uint64_t seed, int64_t epoch);
 // Throw std::invalid_argument when the data does not fit the configuration.
 void check_data(const Config& config, const Data& data, const char* name);
 
+// No NaN or inf among v[0..n): a float is finite unless its exponent bits are all ones. The
+// OR of the per-element tests is an integer reduction that vectorizes (memory-bound on large
+// arrays, where a float sum would run one dependent add per element).
+bool all_finite(const float* v, int64_t n);
+bool all_finite(const double* v, int64_t n);
+
 // Train one configuration. `stop` (may be null) is polled between mini-batches and layers;
 // when it turns true the trial returns early with status interrupted. `threads` OpenMP threads
 // share each large matrix product (the result is bitwise the same for any count).
