@@ -182,6 +182,30 @@ def throughput_table(rows: list[dict[str, Any]], peaks: dict[int, float]) -> str
     return "\n".join(lines)
 
 
+def summary_table(rows: list[dict[str, Any]], peaks: dict[int, float]) -> str:
+    """The README's table: per shape and thread count, tunecore's samples/s and share of the
+    peak, and how many times faster it is than each peer."""
+    peers = [c for c in CONTENDERS if c != "tunecore"]
+    header = "| shape | batch | threads | tunecore samples/s | % of peak | " + " | ".join(
+        f"× {p}" for p in peers
+    )
+    lines = [header + " |", "|---|---:|---:|---:|---:|" + "---:|" * len(peers)]
+    for r in rows:
+        if r["contender"] != "tunecore":
+            continue
+        peak = peaks.get(1)
+        pct = f"{100 * r['gflops'] / (peak * r['threads']):.0f}%" if peak else "-"
+        cells = []
+        for p in peers:
+            other = _find(rows, p, r["shape"], r["batch"], r["threads"])
+            cells.append(f"{r['samples_per_s'] / other['samples_per_s']:.2f}" if other else "-")
+        lines.append(
+            f"| {r['shape']} | {r['batch']} | {r['threads']} | {_fmt_int(r['samples_per_s'])} "
+            f"| {pct} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines)
+
+
 def study_table(rows: list[dict[str, Any]]) -> str:
     ref = min((r["median_s"] for r in rows if r["contender"].startswith("tunecore")), default=None)
     lines = [
@@ -315,7 +339,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--quick", action="store_true", help="small data: checks the script runs")
     p.add_argument("--json", default=None, help="also write every figure to this file")
+    p.add_argument(
+        "--summary",
+        default=None,
+        metavar="JSON",
+        help="print the README's summary tables from a file --json wrote, and run nothing",
+    )
     args = p.parse_args(argv)
+    if args.summary:
+        with open(args.summary, encoding="utf-8") as f:
+            saved = json.load(f)
+        peaks = {int(t): g for t, g in saved["peaks"].items()}
+        print(summary_table(saved["throughput"], peaks) + "\n")
+        print(study_table(saved["study"]) + "\n")
+        print(targets_table(saved["throughput"], saved["study"], peaks))
+        return 0
     args.threads = [int(t) for t in args.threads.split(",")]
     args.contenders = [c for c in args.contenders.split(",") if c]
     args.shapes = [s for s in args.shapes.split(",") if s]
@@ -354,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
             "row's, same shape and threads; % of peak against the 1-thread peak × threads)\n"
         )
         print(throughput_table(rows, peaks) + "\n")
+        print("### tunecore against each peer (× = tunecore's samples/s ÷ the peer's)\n")
+        print(summary_table(rows, peaks) + "\n")
     if study_rows:
         n, e = args.study_configs, args.study_epochs
         print(
