@@ -52,6 +52,7 @@ the same time as the core's.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
@@ -361,14 +362,15 @@ def _labels(y: np.ndarray, name: str, n_classes: int | None) -> np.ndarray:
         raise ValueError(f"{name} must be 1-D class labels for cross_entropy, got shape {y.shape}")
     if y.dtype.kind == "f" and not np.array_equal(y, np.floor(y)):
         raise ValueError(f"{name} must hold integer class labels, got non-integer values")
-    if y.size and (y.min() < 0 or (n_classes is not None and y.max() >= n_classes)):
-        bound = "n_classes" if n_classes is None else f"{n_classes}) (n_classes={n_classes}"
-        raise ValueError(
-            f"{name} must hold class labels in [0, {bound}), got values in "
-            f"[{y.min().item()!r}, {y.max().item()!r}]"
-        )
-    if y.size and y.max() > 2**31 - 2:
-        raise ValueError(f"{name} holds a class label too large: {y.max().item()!r}")
+    if y.size:
+        lo, hi = y.min().item(), y.max().item()
+        if lo < 0 or (n_classes is not None and hi >= n_classes):
+            bound = "n_classes" if n_classes is None else f"{n_classes}) (n_classes={n_classes}"
+            raise ValueError(
+                f"{name} must hold class labels in [0, {bound}), got values in [{lo!r}, {hi!r}]"
+            )
+        if hi > 2**31 - 2:
+            raise ValueError(f"{name} holds a class label too large: {hi!r}")
     return y.astype(np.int32)
 
 
@@ -448,8 +450,9 @@ class _Data:
 _COPIES = {"sgd": 2, "momentum": 3, "rmsprop": 3, "adam": 4}
 
 
+@functools.lru_cache(maxsize=1)
 def _physical_memory() -> int | None:
-    """Bytes of RAM on this machine, None where the OS does not say."""
+    """Bytes of RAM on this machine, None where the OS does not say (asked once)."""
     try:
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
