@@ -40,6 +40,9 @@ from tunecore.strategies import (
 from tunecore.study import Study
 from tunecore.training import DEFAULTS
 
+# The keys a dimension's dict may hold (and a few it may not), for the generated specs.
+DIMENSION_KEYS = ["type", "low", "high", "scale", "options", "value", "log", "default", "kind"]
+
 EXAMPLES: Counter = Counter()
 
 #: Multiplies every test's example count; raise it for a longer hunt by hand, e.g.
@@ -451,19 +454,7 @@ def test_space_methods(n, sampler, seed, start, points, bounds, u):
             st.one_of(st.text(max_size=3), st.integers(), st.none(), st.floats()),
             st.one_of(
                 st.dictionaries(
-                    st.sampled_from(
-                        [
-                            "type",
-                            "low",
-                            "high",
-                            "scale",
-                            "options",
-                            "value",
-                            "log",
-                            "default",
-                            "kind",
-                        ]
-                    ),
+                    st.sampled_from(DIMENSION_KEYS),
                     st.one_of(st.sampled_from(["float", "int", "choice", "fixed", "log"]), WILD),
                     max_size=5,
                 ),
@@ -476,20 +467,7 @@ def test_space_methods(n, sampler, seed, start, points, bounds, u):
 )
 def test_space_from_dict_and_constructor(spec):
     EXAMPLES["Space.from_dict"] += 1
-    names = [
-        "space",
-        "dimension",
-        "type",
-        "kind",
-        "low",
-        "high",
-        "scale",
-        "options",
-        "value",
-        "log",
-        "default",
-        "d",
-    ]
+    names = ["space", "dimension", "d", *DIMENSION_KEYS]
     outcome(lambda: Space.from_dict(spec), names)
     outcome(lambda: Space(spec), ["dimension"])
 
