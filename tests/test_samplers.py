@@ -433,3 +433,17 @@ def test_halton_refuses_scrambled_dimensions_beyond_its_memory_cap():
     np.testing.assert_array_equal(
         Halton(5000, scramble=False).random(3), qmc.Halton(5000, scramble=False).random(3)
     )
+
+
+def test_a_draw_larger_than_memory_is_refused_before_allocating():
+    from tunecore._memory import physical_memory
+
+    memory = physical_memory()
+    if memory is None:
+        pytest.skip("this OS does not say how much memory it has")
+    n = memory // 8 + 1  # one float64 more than the machine holds, in one column
+    for engine in (Random(1, seed=0), Sobol(1, scramble=False), LatinHypercube(1, seed=0)):
+        with pytest.raises(ValueError, match=r"n must make a draw that fits in memory"):
+            engine.random(n)
+        assert engine.num_generated == 0
+    assert Random(2, seed=0).random(3).shape == (3, 2)

@@ -50,7 +50,7 @@ MIN_TRIALS = 5
 def _check_direction(direction: Any) -> str:
     if not isinstance(direction, str):
         raise TypeError(f"direction must be a str, one of {DIRECTIONS}, got {direction!r}")
-    if not isinstance(direction, str) or direction not in DIRECTIONS:
+    if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     return direction
 

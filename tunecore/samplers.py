@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from tunecore import _core
+from tunecore._memory import physical_memory
 from tunecore._seeding import resolve_seed
 
 __all__ = ["SAMPLERS", "Halton", "LatinHypercube", "Random", "Sobol", "make_sampler"]
@@ -77,6 +78,13 @@ class _Engine:
         if n * self._d > _MAX_VALUES:
             raise ValueError(
                 f"n must keep a draw below 2**59 numbers, got n={n} points of d={self._d}"
+            )
+        memory = physical_memory()
+        if memory is not None and 8 * n * self._d > memory:
+            raise ValueError(
+                f"n must make a draw that fits in memory, got n={n} points of d={self._d} "
+                f"({8 * n * self._d / 2**30:.3g} GiB of float64, more than this machine's "
+                f"{memory / 2**30:.3g} GiB)"
             )
         if self.num_generated + n > _MAX_INDEX:
             raise ValueError(

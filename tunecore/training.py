@@ -52,7 +52,6 @@ the same time as the core's.
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 import os
@@ -65,6 +64,7 @@ from typing import Any
 import numpy as np
 
 from tunecore import _core
+from tunecore._memory import physical_memory
 from tunecore._seeding import resolve_seed
 
 __all__ = ["MLP", "TrainResult", "get_num_threads", "set_num_threads", "train", "train_many"]
@@ -450,15 +450,6 @@ class _Data:
 _COPIES = {"sgd": 2, "momentum": 3, "rmsprop": 3, "adam": 4}
 
 
-@functools.lru_cache(maxsize=1)
-def _physical_memory() -> int | None:
-    """Bytes of RAM on this machine, None where the OS does not say (asked once)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        return None
-
-
 def _check_size(config: Mapping[str, Any], n_features: int, n_rows: int, n_outputs: int) -> None:
     """Refuse a network that could not fit in this machine's memory, before the core tries:
     an allocation that the OS grants lazily would otherwise end with the process killed."""
@@ -466,7 +457,7 @@ def _check_size(config: Mapping[str, Any], n_features: int, n_rows: int, n_outpu
     params = sum(a * b + 4 * b for a, b in zip(widths[:-1], widths[1:]))
     rows = min(config["batch_size"], n_rows) + 256  # a batch, and the evaluation block
     needed = 4 * (params * _COPIES[config["optimizer"]] + 4 * rows * sum(widths))
-    memory = _physical_memory()
+    memory = physical_memory()
     if needed >= 2**62 or (memory is not None and needed > memory):
         what = "hidden" if config["loss"] != "cross_entropy" else "hidden and n_classes"
         raise ValueError(
