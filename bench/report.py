@@ -106,7 +106,8 @@ def run_study(args: argparse.Namespace) -> list[dict[str, Any]]:
             "best_val_accuracy": outs[0]["best_val_accuracy"],
         }
         log(
-            f"study {label} {threads}t: {row['median_s']:.2f} s, best {row['best_val_accuracy']:.4f}"
+            f"study {label} {threads}t: {row['median_s']:.2f} s, "
+            f"best {row['best_val_accuracy']:.4f}"
         )
         rows.append(row)
     return rows
@@ -138,7 +139,8 @@ def memory_text(m: dict[str, Any]) -> str:
             ),
             f"- data (float32 X, int32 y): {many['data_bytes'] * mb:.0f} MiB",
             (
-                f"- peak resident memory above the data: 1 trial {one['extra_bytes'] * mb:.1f} MiB, "
+                "- peak resident memory above the data: "
+                f"1 trial {one['extra_bytes'] * mb:.1f} MiB, "
                 f"{many['trials']} trials {many['extra_bytes'] * mb:.1f} MiB "
                 f"({m['per_trial_bytes'] * mb:.2f} MiB per extra trial)"
             ),
@@ -378,9 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## tunecore benchmarks, {started:%Y-%m-%d %H:%M %Z}\n")
     print(f"- CPU: {info['cpu']}, {info['cpus']} cores available")
     print(f"- BLAS (numpy): {info['blas']}")
-    print(
-        f"- OpenBLAS overrides removed: {', '.join(info['openblas_overrides_removed']) or 'none set'}"
-    )
+    removed = ", ".join(info["openblas_overrides_removed"]) or "none set"
+    print(f"- OpenBLAS overrides removed: {removed}")
     print("- versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
     print(f"- load average (1 min) at start / end: {load[0]:.2f} / {load_end[0]:.2f}")
     peak_text = ", ".join(f"{t} thread{'s' if t > 1 else ''}: {g:.1f}" for t, g in peaks.items())

@@ -485,14 +485,15 @@ class TierBudget(Strategy):
             state.engine.learn(trial)
         if state.converged_at is not None:
             return
-        if trial.ok and (
-            state.best_value is None or self._improves(float(trial.value), state.best_value)  # type: ignore[arg-type]
+        value = float(trial.value) if trial.ok else None  # type: ignore[arg-type]
+        if value is not None and (
+            state.best_value is None or self._improves(value, state.best_value)
         ):
-            state.best_value = float(trial.value)  # type: ignore[arg-type]
+            state.best_value = value
             state.since_improvement = 0
         else:
-            if trial.ok and self._beats(float(trial.value), state.best_value):  # type: ignore
-                state.best_value = float(trial.value)  # type: ignore[arg-type]
+            if value is not None and self._beats(value, state.best_value):  # type: ignore
+                state.best_value = value
             state.since_improvement += 1
         if state.since_improvement >= self.patience:
             state.converged_at = trial.number
