@@ -61,24 +61,30 @@ bool finite(const Buffer<float>& v) { return all_finite(v.data(), int64_t(v.size
 
 }  // namespace
 
-TUNECORE_CLONES bool all_finite(const float* v, int64_t n) {
-    uint32_t bad = 0;
+namespace {
+
+// The OR of "exponent bits all ones" over v[0..n), for F a float type and U its bit pattern;
+// inlined into each instruction-set clone below, so each vectorizes for its own vectors.
+template <typename F, typename U>
+inline bool exponents_finite(const F* v, int64_t n, U exponent) {
+    static_assert(sizeof(F) == sizeof(U), "U must hold the bits of F");
+    U bad = 0;
     for (int64_t i = 0; i < n; ++i) {
-        uint32_t bits;
+        U bits;
         std::memcpy(&bits, v + i, sizeof(bits));
-        bad |= uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+        bad |= U((bits & exponent) == exponent);
     }
     return bad == 0;
 }
 
+}  // namespace
+
+TUNECORE_CLONES bool all_finite(const float* v, int64_t n) {
+    return exponents_finite<float, uint32_t>(v, n, 0x7f800000u);
+}
+
 TUNECORE_CLONES bool all_finite(const double* v, int64_t n) {
-    uint64_t bad = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        uint64_t bits;
-        std::memcpy(&bits, v + i, sizeof(bits));
-        bad |= uint64_t((bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull);
-    }
-    return bad == 0;
+    return exponents_finite<double, uint64_t>(v, n, 0x7ff0000000000000ull);
 }
 
 void check_data(const Config& config, const Data& data, const char* name) {
