@@ -213,15 +213,24 @@ def aborts_when_large(params):
 
 
 def test_study_process_pool_survives_a_worker_that_dies():
-    study = Study.create("s", aborts_when_large, RandomSearch(SPACE, 12), storage=":memory:")
+    # Seed 2 draws one x above 0.7, trial 4; no other trial crashes, so every trial started
+    # well after it (the one in flight with it, and one that may follow it into the dying
+    # pool, aside) must complete in the fresh pool. An unseeded study drew crashes at random
+    # and sometimes left no trial late enough to show it.
+    study = Study.create(
+        "s", aborts_when_large, RandomSearch(SPACE, 12), storage=":memory:", seed=2
+    )
     study.run(n_jobs=2, progress=False)
     trials = study.trials
     assert len(trials) == 12 and not [t for t in trials if t.status == RUNNING]
+    crashes = [t.number for t in trials if t.params["x"] > 0.7]
+    assert crashes == [4]
     for trial in trials:
         if trial.params["x"] > 0.7:
             assert trial.status == FAILED and "worker process died" in trial.reason
     # trials after the crash ran in a fresh pool
-    assert any(t.status == COMPLETE for t in trials if t.number > 6)
+    later = [t for t in trials if t.number >= crashes[0] + 3]
+    assert later and all(t.status == COMPLETE for t in later)
     assert study.best_trial.params["x"] <= 0.7
 
 
