@@ -121,6 +121,13 @@ def _evaluate_in_worker(objective: Objective, params: Mapping[str, Any], seed: i
 class ProcessExecutor:
     """Run trials of a picklable objective in worker processes.
 
+    A worker that dies (an objective that crashed its interpreter, ran out of memory or called
+    ``os._exit``) breaks the whole pool, and with it every trial in flight there. Those trials
+    are not failed on the spot: the pool is replaced and each of them runs again, one at a
+    time, alone in a one-worker pool of its own. Only a trial that kills that worker too is
+    failed, so a crash costs the trial that caused it and nothing else. Trials re-run from
+    their own seed and give what they would have given the first time.
+
     Parameters
     ----------
     objective : Objective
@@ -137,67 +144,100 @@ class ProcessExecutor:
         self.objective = objective
         self.capacity = int(n_jobs)
         self._context = multiprocessing.get_context(start_method)
-        self._pool = cf.ProcessPoolExecutor(max_workers=self.capacity, mp_context=self._context)
-        self._futures: dict[cf.Future, Job] = {}
+        self._pool = self._new_pool(self.capacity)
+        self._alone: cf.ProcessPoolExecutor | None = None  # where suspects re-run, one by one
+        self._futures: dict[cf.Future, tuple[Job, cf.ProcessPoolExecutor]] = {}
+        self._suspects: list[Job] = []  # broken by a dead worker, waiting to re-run alone
         self._cancelled = False
+
+    def _new_pool(self, workers: int) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=self._context)
 
     @property
     def in_flight(self) -> int:
-        return len(self._futures)
+        return len(self._futures) + len(self._suspects)
+
+    def _submit_to(self, pool: cf.ProcessPoolExecutor, job: Job) -> cf.Future:
+        future = pool.submit(_evaluate_in_worker, self.objective, dict(job.params), job.seed)
+        self._futures[future] = (job, pool)
+        return future
 
     def submit(self, jobs: list[Job]) -> None:
         for job in jobs:
             try:
-                future = self._pool.submit(
-                    _evaluate_in_worker, self.objective, dict(job.params), job.seed
-                )
+                self._submit_to(self._pool, job)
             except BrokenProcessPool:
-                # A worker died (an objective that crashed its interpreter): the trials it
-                # broke come back failed from wait(); the study goes on in a fresh pool.
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = cf.ProcessPoolExecutor(
-                    max_workers=self.capacity, mp_context=self._context
-                )
-                future = self._pool.submit(
-                    _evaluate_in_worker, self.objective, dict(job.params), job.seed
-                )
-            self._futures[future] = job
+                self._renew_pool()
+                self._submit_to(self._pool, job)
+
+    def _renew_pool(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool(self.capacity)
+
+    def _run_next_suspect(self) -> None:
+        if not self._suspects or any(p is self._alone for _, p in self._futures.values()):
+            return
+        if self._alone is None:
+            self._alone = self._new_pool(1)
+        self._submit_to(self._alone, self._suspects.pop(0))
 
     def wait(self, deadline: float | None = None) -> list[tuple[Job, Outcome]]:
-        """Block until at least one trial finishes; return every finished one."""
+        """Block until at least one trial finishes; return every finished one.
+
+        May return an empty list when what finished were trials broken by a dead worker: they
+        stay in flight until their re-run alone ends.
+        """
+        self._run_next_suspect()
         if not self._futures:
             return []
         done, _ = cf.wait(list(self._futures), return_when=cf.FIRST_COMPLETED)
         out = []
-        for future in sorted(done, key=lambda f: self._futures[f].number):
-            job = self._futures.pop(future)
+        for future in sorted(done, key=lambda f: self._futures[f][0].number):
+            job, pool = self._futures.pop(future)
             try:
                 outcome = future.result()
             except BrokenProcessPool as exc:
-                reason = (
-                    "a worker process died while this trial ran or waited (an objective may "
-                    f"have crashed its interpreter): {exc}"
-                )
-                outcome = Outcome(FAILED, reason=reason)
+                if pool is self._alone:
+                    # It ran alone, so its own run killed the worker.
+                    self._alone.shutdown(wait=False, cancel_futures=True)
+                    self._alone = None
+                    reason = (
+                        "the worker process died while this trial ran alone (the objective "
+                        f"crashed its interpreter or was killed): {exc}"
+                    )
+                    outcome = Outcome(FAILED, reason=reason)
+                else:
+                    if pool is self._pool:
+                        self._renew_pool()
+                    self._suspects.append(job)
+                    continue
             except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable result
                 outcome = Outcome(FAILED, reason=f"{type(exc).__name__}: {exc}")
             out.append((job, outcome))
+        self._suspects.sort(key=lambda j: j.number)
+        self._run_next_suspect()
         return out
 
     def pending_jobs(self) -> list[Job]:
-        return list(self._futures.values())
+        return [job for job, _ in self._futures.values()] + list(self._suspects)
+
+    def _pools(self) -> list[cf.ProcessPoolExecutor]:
+        return [p for p in (self._pool, self._alone) if p is not None]
 
     def cancel(self) -> None:
         for future in self._futures:
             future.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools():
+            pool.shutdown(wait=False, cancel_futures=True)
         self._futures.clear()
+        self._suspects.clear()
         self._cancelled = True
 
     def close(self) -> None:
         # After cancel() the workers may still be finishing a trial nobody will read: do not
         # wait for them.
-        self._pool.shutdown(wait=not self._cancelled, cancel_futures=True)
+        for pool in self._pools():
+            pool.shutdown(wait=not self._cancelled, cancel_futures=True)
 
 
 def make_executor(objective: Objective, n_jobs: int, *, start_method: str = "spawn") -> Any:
