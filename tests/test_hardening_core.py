@@ -14,20 +14,16 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from child_env import child_env
 
 import tunecore
 from tunecore import samplers
 
-from child_env import child_env
-
 SANITIZED = os.environ.get("TUNECORE_SANITIZED") == "1"
 POSIX = sys.platform != "win32"
-
-
 
 
 def _run_child(code: str, timeout: float) -> subprocess.CompletedProcess:

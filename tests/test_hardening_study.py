@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from child_env import child_env
 
 from tunecore import report
 from tunecore.objectives import MLPObjective
@@ -26,8 +27,6 @@ from tunecore.storage import Storage
 from tunecore.strategies import CoarseToFine, RandomSearch
 from tunecore.study import Study
 from tunecore.trial import COMPLETE, INTERRUPTED, RUNNING
-
-from child_env import child_env
 
 POSIX = sys.platform != "win32"
 SPACE = Space(
@@ -58,8 +57,6 @@ def _strategy():
 
 
 TOTAL = 200
-
-
 
 
 def _spawn(call: str, **kwargs) -> subprocess.Popen:

@@ -465,9 +465,7 @@ def _seconds_timeline(study: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _print_tables(
-    study: Any, top: int, tier_order: Sequence[Any] | None = None
-) -> dict | None:
+def _print_tables(study: Any, top: int, tier_order: Sequence[Any] | None = None) -> dict | None:
     """Print a study's counts, best trial, top-k table and importance; return the importance."""
     from tunecore import report
 
@@ -829,9 +827,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     try:
         study = Study.load(store, name)
-        imp = _print_tables(
-            study, top=args.top, tier_order=getattr(study.strategy, "tiers", None)
-        )
+        imp = _print_tables(study, top=args.top, tier_order=getattr(study.strategy, "tiers", None))
         if not args.no_plots:
             out = Path(args.out) if args.out is not None else _default_out(args.db)
             written = _write_plots(study, out, imp)

@@ -90,7 +90,9 @@ def outcome_from_result(result: Any, metric: str, duration: float | None) -> Out
         return _read_result(result, metric, duration)
     except OverflowError as exc:
         return Outcome(
-            DIVERGED, duration=duration, reason=f"the objective returned {_describe_exception(exc)}"
+            DIVERGED,
+            duration=duration,
+            reason=f"the objective returned {_describe_exception(exc)}",
         )
     except (TypeError, ValueError) as exc:
         return Outcome(

@@ -198,11 +198,10 @@ class Storage:
             raise TypeError(f"path must be a str or os.PathLike (a file name), got {path!r}")
         self.read_only = bool(read_only)
         memory = self.path == ":memory:" or self.path.startswith("file::memory:")
-        if self.read_only:
-            if memory or not os.path.exists(self.path):
-                raise ValueError(
-                    f"path must be an existing database file to open read-only, got {self.path!r}"
-                )
+        if self.read_only and (memory or not os.path.exists(self.path)):
+            raise ValueError(
+                f"path must be an existing database file to open read-only, got {self.path!r}"
+            )
         try:
             self._connect(timeout, memory)
         except (sqlite3.DatabaseError, ValueError) as exc:
