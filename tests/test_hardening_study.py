@@ -187,6 +187,19 @@ def ctrl_c_child(path: str, kind: str) -> None:  # pragma: no cover - runs in a 
         print("interrupted", time.time(), flush=True)
 
 
+def _wait_for_trials(path, status: str, timeout: float = 60.0) -> None:
+    """Poll the study file, read-only, until some trial has ``status``."""
+    end = time.monotonic() + timeout
+    storage = Storage(path, read_only=True)
+    try:
+        study_id = storage.get_study("c")["id"]
+        while not storage.trials(study_id, statuses=[status]):
+            assert time.monotonic() < end, f"no trial became {status} within {timeout} s"
+            time.sleep(0.01)
+    finally:
+        storage.close()
+
+
 @pytest.mark.skipif(not POSIX, reason="SIGINT to a child process is POSIX only")
 @pytest.mark.parametrize("kind", ["mlp", "serial", "pool"])
 def test_ctrl_c_during_a_study_records_running_trials_as_interrupted(tmp_path, kind):
@@ -201,7 +214,10 @@ def test_ctrl_c_during_a_study_records_running_trials_as_interrupted(tmp_path, k
     )
     try:
         assert child.stdout.readline().strip() == "ready"
-        time.sleep(1.5 if kind == "pool" else 0.6)  # the pool's workers take a while to spawn
+        # Strike while trials run: for the pool, once its workers have finished some (they take
+        # a while to spawn); otherwise once a trial is claimed, plus a moment to get into it.
+        _wait_for_trials(path, COMPLETE if kind == "pool" else RUNNING)
+        time.sleep(0.1)
         sent = time.time()
         os.killpg(child.pid, signal.SIGINT)
         words = child.stdout.readline().split()
@@ -228,8 +244,8 @@ def test_ctrl_c_during_a_study_records_running_trials_as_interrupted(tmp_path, k
             assert trial.status == COMPLETE and trial.value is not None
     if kind == "mlp":
         # 400 epochs of 20,000 rows (8 million samples, several seconds even at tunecore's
-        # speed) take far longer than 0.6 s, so nothing finished and the whole batch is
-        # interrupted.
+        # speed) take far longer than the 0.1 s after the batch was claimed, so nothing
+        # finished and the whole batch is interrupted.
         assert statuses == [INTERRUPTED] * len(statuses) and len(statuses) >= 2
     storage.close()
 
