@@ -66,15 +66,20 @@ def to_train_kwargs(params: dict[str, Any], epochs: int, seed: int) -> dict[str,
 
 
 def run_tunecore(n_configs: int = 32, epochs: int = 10, threads: int = 2) -> dict[str, Any]:
-    """All configurations in one ``tunecore.training.train_many`` call."""
+    """All configurations in one ``tunecore.training.train_many`` call.
+
+    Each trained model scores the validation split once, after its last epoch, as the
+    PyTorch loop and RandomizedSearchCV do. (Given ``X_val``, ``train_many`` would score it
+    after every epoch, for the history a study stores: 8% more work on this study.)
+    """
     from tunecore import training
 
     X_tr, y_tr, X_val, y_val = digits_split()
     configs = [to_train_kwargs(p, epochs, i) for i, p in enumerate(sample_configs(n_configs))]
     t0 = time.perf_counter()
-    results = training.train_many(X_tr, y_tr, configs, X_val=X_val, y_val=y_val, threads=threads)
+    results = training.train_many(X_tr, y_tr, configs, threads=threads)
+    accs = [r.model.score(X_val, y_val) for r in results]
     seconds = time.perf_counter() - t0
-    accs = [float(r.history["val_accuracy"][-1]) for r in results]
     return {"seconds": seconds, "best_val_accuracy": max(accs), "val_accuracy": accs}
 
 

@@ -1,7 +1,8 @@
 // The float32 product of the MLP: packing, cache blocking, epilogues and the run-time choice
 // of the micro-kernel; plus the reference loops. Blocking follows the usual three-level scheme:
-// a KC x NC block of op(B) is packed once and reused by every MC x KC block of op(A); a packed
-// MR x KC sliver of A and KC x NR sliver of B meet in registers in the micro-kernel.
+// a KC x NC block of op(B) is packed once and reused by every MC x KC block of op(A); an
+// MR x KC sliver of A and a packed KC x NR sliver of B meet in registers in the micro-kernel.
+// The AVX-512 kernels read the sliver of A where it lies; the others read it packed.
 #include "mlp/gemm.hpp"
 
 #include <algorithm>
@@ -112,6 +113,67 @@ int kernel_index() {
     return k;
 }
 
+// out[p * L + j] = src[p * stride + j] for j < L, p < kc: the full-panel copies of packing,
+// with one clone per instruction set (a 32-float step is two AVX-512 moves, eight SSE ones).
+TUNECORE_CLONES void copy_steps32(int64_t kc, const float* src, int64_t stride, float* out) {
+    for (int64_t p = 0; p < kc; ++p) {
+        for (int j = 0; j < 32; ++j) out[p * 32 + j] = src[p * stride + j];
+    }
+}
+
+TUNECORE_CLONES void copy_steps16(int64_t kc, const float* src, int64_t stride, float* out) {
+    for (int64_t p = 0; p < kc; ++p) {
+        for (int j = 0; j < 16; ++j) out[p * 16 + j] = src[p * stride + j];
+    }
+}
+
+template <int L>
+void copy_steps(int64_t kc, const float* src, int64_t stride, float* out) {
+    if constexpr (L == 32) {
+        copy_steps32(kc, src, stride, out);
+    } else if constexpr (L == 16) {
+        copy_steps16(kc, src, stride, out);
+    } else {
+        for (int64_t p = 0; p < kc; ++p) {
+            for (int j = 0; j < L; ++j) out[p * L + j] = src[p * stride + j];
+        }
+    }
+}
+
+// A row of zeros as long as any depth block: the source of the padding rows of a partial
+// panel, so the vector transposes serve it like a full one.
+alignas(64) const float kZeroRow[kKC] = {};
+
+// Pack `count` (< L) lines of a panel of width L whose elements, step p, are the
+// contiguous floats src + p * stride: copy them and zero the rest of each step.
+template <int L>
+void pack_contiguous_partial(int64_t kc, const float* src, int64_t stride, int64_t count,
+                             float* out) {
+    std::memset(out, 0, sizeof(float) * size_t(kc) * L);
+    for (int64_t p = 0; p < kc; ++p) {
+        const float* from = src + p * stride;
+        float* to = out + p * L;
+        for (int64_t i = 0; i < count; ++i) to[i] = from[i];
+    }
+}
+
+// Pack a panel of width L whose lines are contiguous sources (line i at lines[i], step p at
+// lines[i][p]): 8 lines at a time through the vector transposes, lines past `count` read from
+// the zero row. Without the transposes (or a depth beyond the zero row), element by element.
+template <int L>
+void pack_transposed(int64_t kc, const float* const* lines, int64_t count, float* out,
+                     detail::PackRows8 rows8) {
+    if (L % 8 == 0 && rows8 != nullptr && kc <= kKC) {
+        const float* src[L];
+        for (int i = 0; i < L; ++i) src[i] = i < count ? lines[i] : kZeroRow;
+        for (int i = 0; i < L; i += 8) rows8(kc, src + i, out + i, L);
+        return;
+    }
+    for (int64_t p = 0; p < kc; ++p) {
+        for (int i = 0; i < L; ++i) out[p * L + i] = i < count ? lines[i][p] : 0.0f;
+    }
+}
+
 // Pack rows [0, mc) x depth [0, kc) of op(A) into MR-row panels, zero-padding the last one.
 // MR is a template argument so the common copies are fixed-size moves, not memcpy calls.
 template <int MR>
@@ -121,22 +183,17 @@ void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out,
         const int64_t rows = std::min<int64_t>(MR, mc - ir);
         if (a.rs == 1 && rows == MR) {
             // op(A) is a transposed row-major matrix: each step of p is MR contiguous floats.
-            for (int64_t p = 0; p < kc; ++p) {
-                const float* src = a.data + p * a.cs + ir;
-                for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i];
-            }
-        } else if (a.cs == 1 && rows == MR) {
+            copy_steps<MR>(kc, a.data + ir, a.cs, out);
+        } else if (a.rs == 1) {
+            pack_contiguous_partial<MR>(kc, a.data + ir, a.cs, rows, out);
+        } else if (a.cs == 1) {
             // Row-major: read MR rows side by side, each contiguously; 8 rows at a time through
             // the vector transposes where the CPU has them.
             const float* src[MR];
-            for (int i = 0; i < MR; ++i) src[i] = a.data + (ir + i) * a.rs;
-            if (MR % 8 == 0 && rows8 != nullptr) {
-                for (int i = 0; i < MR; i += 8) rows8(kc, src + i, out + i, MR);
-            } else {
-                for (int64_t p = 0; p < kc; ++p) {
-                    for (int i = 0; i < MR; ++i) out[p * MR + i] = src[i][p];
-                }
+            for (int i = 0; i < MR; ++i) {
+                src[i] = a.data + (ir + std::min<int64_t>(i, rows - 1)) * a.rs;
             }
+            pack_transposed<MR>(kc, src, rows, out, rows8);
         } else {
             for (int64_t p = 0; p < kc; ++p) {
                 for (int i = 0; i < MR; ++i) {
@@ -148,33 +205,24 @@ void pack_a_fixed(int64_t mc, int64_t kc, ConstView<float> a, float* out,
     }
 }
 
-// Pack depth [0, kc) x columns [0, nc) of op(B) into NR-column panels, zero-padding.
+// Pack depth [0, kc) x columns [0, nc) of op(B) into NR-column panels, zero-padding the last.
 template <int NR>
 void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out,
                   detail::PackRows8 rows8) {
     for (int64_t jr = 0; jr < nc; jr += NR) {
         const int64_t cols = std::min<int64_t>(NR, nc - jr);
         if (b.cs == 1 && cols == NR) {
-            for (int64_t p = 0; p < kc; ++p) {
-                const float* src = b.data + p * b.rs + jr;
-                for (int j = 0; j < NR; ++j) out[p * NR + j] = src[j];
-            }
-        } else if (b.rs == 1 && cols == NR && rows8 != nullptr) {
-            // op(B) is transposed (W^T of the input gradients): 8 source rows at a time through
-            // the vector transposes.
-            const float* src[NR];
-            for (int j = 0; j < NR; ++j) src[j] = b.data + (jr + j) * b.cs;
-            for (int j = 0; j < NR; j += 8) rows8(kc, src + j, out + j, NR);
+            copy_steps<NR>(kc, b.data + jr, b.rs, out);
+        } else if (b.cs == 1) {
+            pack_contiguous_partial<NR>(kc, b.data + jr, b.rs, cols, out);
         } else if (b.rs == 1) {
-            // op(B) is transposed: read each source row contiguously, write a strided column.
+            // op(B) is transposed (W^T of the input gradients): each column is a contiguous
+            // source row.
+            const float* src[NR];
             for (int j = 0; j < NR; ++j) {
-                if (j < cols) {
-                    const float* src = b.data + (jr + j) * b.cs;
-                    for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = src[p];
-                } else {
-                    for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = 0.0f;
-                }
+                src[j] = b.data + (jr + std::min<int64_t>(j, cols - 1)) * b.cs;
             }
+            pack_transposed<NR>(kc, src, cols, out, rows8);
         } else {
             for (int64_t p = 0; p < kc; ++p) {
                 for (int j = 0; j < NR; ++j) out[p * NR + j] = j < cols ? b(p, jr + j) : 0.0f;
@@ -183,7 +231,6 @@ void pack_b_fixed(int64_t kc, int64_t nc, ConstView<float> b, float* out,
         out += kc * NR;
     }
 }
-
 void pack_a(int64_t mc, int64_t kc, ConstView<float> a, int mr, float* out) {
     // The AVX2 transposes serve the AVX-512 kernels (8 and 16 rows); any CPU with AVX-512F
     // has AVX2.
@@ -322,6 +369,10 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
     alignas(64) float tile[kMaxMR * kMaxNR];
 
     const bool direct_b = b.cs == 1 && k * n <= kDirectB;
+    // Kernels that read op(A) where it lies skip its packing: the 8 or 16 rows a tile reads
+    // stream from L1 and L2 as fast as a packed panel, and copying them cost more (7% of a
+    // study of small networks) than the packed layout saved.
+    const bool in_place_a = info.in_place != nullptr;
     const int64_t k_blocks = (k + kKC - 1) / kKC;
     const int64_t k_step = (k + k_blocks - 1) / k_blocks;
     for (int64_t jc = 0; jc < n; jc += kNC) {
@@ -342,8 +393,28 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
 
             for (int64_t ic = 0; ic < m; ic += kMC) {
                 const int64_t mc = std::min(kMC, m - ic);
-                pack_a(mc, kc, ConstView<float>{a.data + ic * a.rs + pc * a.cs, a.rs, a.cs}, mr,
-                       a_pack);
+                const float* a_block = a.data + ic * a.rs + pc * a.cs;
+                if (in_place_a) {
+                    for (int64_t jr = 0; jr < nc; jr += nr) {
+                        const int64_t cols = std::min<int64_t>(nr, nc - jr);
+                        const bool in_place = direct_b && cols == nr;
+                        const float* bp = in_place ? b_block.data + jr : b_pack + jr * kc;
+                        const int64_t ldb = in_place ? b.rs : nr;
+                        for (int64_t ir = 0; ir < mc; ir += mr) {
+                            const int64_t rows = std::min<int64_t>(mr, mc - ir);
+                            float* ct = c + (ic + ir) * ldc + jc + jr;
+                            const bool fused = fuse && last;
+                            info.in_place(kc, a_block + ir * a.rs, a.rs, a.cs, bp, ldb, ct, ldc,
+                                          acc_flag, rows, cols, fused ? &ep : nullptr, ic + ir,
+                                          jc + jr);
+                            if (last && has_epilogue && !fused) {
+                                epilogue_tile(ep, ct, ldc, ic + ir, jc + jr, rows, cols);
+                            }
+                        }
+                    }
+                    continue;
+                }
+                pack_a(mc, kc, ConstView<float>{a_block, a.rs, a.cs}, mr, a_pack);
 
                 for (int64_t jr = 0; jr < nc; jr += nr) {
                     const int64_t cols = std::min<int64_t>(nr, nc - jr);

@@ -1,4 +1,4 @@
-// AVX-512 micro-kernels. 8 x 32: sixteen 16-wide accumulators, two B loads and eight broadcasts
+// AVX-512 micro-kernels, reading A packed or where it lies. 8 x 32: sixteen 16-wide accumulators, two B loads and eight broadcasts
 // per step of p (FMA-bound on two FMA ports). 16 x 16, for products at most 16 columns wide
 // (the output layer): one B load and sixteen broadcasts per step, so a 10-column product
 // wastes 6 of 16 lanes instead of 22 of 32. Edge tiles (fewer rows or columns) run the same
@@ -10,6 +10,8 @@
 
 #if (defined(__x86_64__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
+
+#include <algorithm>
 
 namespace tunecore::mlp::detail {
 
@@ -68,25 +70,27 @@ __attribute__((target("avx512f"))) inline __m512 act_grad16(Activation act, __m5
 // nothing outside the tile is touched. A and B panels are zero-padded to MR and 16 H by the
 // packing, so the products themselves never need a mask. With an epilogue (ep non-null) the
 // tile is finished in registers before its one store.
+//
+// A(i, p) is a[i * a_rs + p * a_cs]: a packed panel (a_rs = 1, a_cs = MR) or op(A) read where
+// it lies. In place, an edge tile's rows past `rows` read its last row again instead of past
+// the matrix (those rows are never stored).
 template <int MR, int H, bool Edge>
-__attribute__((target("avx512f,fma"))) inline void tile_body(int64_t kc, const float* a,
-                                                             const float* b, int64_t ldb,
-                                                             float* c, int64_t ldc,
-                                                             bool accumulate, int64_t rows,
-                                                             int64_t cols,
-                                                             const Epilogue<float>* ep,
-                                                             int64_t i0, int64_t j0) {
+__attribute__((target("avx512f,fma"))) inline void tile_body(
+    int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb,
+    float* c, int64_t ldc, bool accumulate, int64_t rows, int64_t cols,
+    const Epilogue<float>* ep, int64_t i0, int64_t j0) {
     __m512 acc[MR][H];
     for (int i = 0; i < MR; ++i) {
         for (int h = 0; h < H; ++h) acc[i][h] = _mm512_setzero_ps();
     }
+    const float* row[MR];
+    for (int i = 0; i < MR; ++i) row[i] = a + (Edge ? std::min<int64_t>(i, rows - 1) : i) * a_rs;
     for (int64_t p = 0; p < kc; ++p) {
         __m512 bv[H];
         for (int h = 0; h < H; ++h) bv[h] = _mm512_loadu_ps(b + p * ldb + 16 * h);
-        const float* ap = a + p * MR;
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
-            const __m512 x = _mm512_set1_ps(ap[i]);
+            const __m512 x = _mm512_set1_ps(row[i][p * a_cs]);
             for (int h = 0; h < H; ++h) acc[i][h] = _mm512_fmadd_ps(x, bv[h], acc[i][h]);
         }
     }
@@ -139,13 +143,13 @@ __attribute__((target("avx512f,fma"))) inline void tile_body(int64_t kc, const f
 __attribute__((target("avx512f,fma"))) void kernel_8x32(int64_t kc, const float* a,
                                                          const float* b, int64_t ldb, float* c,
                                                          int64_t ldc, bool accumulate) {
-    tile_body<8, 2, false>(kc, a, b, ldb, c, ldc, accumulate, 8, 32, nullptr, 0, 0);
+    tile_body<8, 2, false>(kc, a, 1, 8, b, ldb, c, ldc, accumulate, 8, 32, nullptr, 0, 0);
 }
 
 __attribute__((target("avx512f,fma"))) void kernel_8x32_fused(
     int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
     bool accumulate, const Epilogue<float>& ep, int64_t i0, int64_t j0) {
-    tile_body<8, 2, false>(kc, a, b, ldb, c, ldc, accumulate, 8, 32, &ep, i0, j0);
+    tile_body<8, 2, false>(kc, a, 1, 8, b, ldb, c, ldc, accumulate, 8, 32, &ep, i0, j0);
 }
 
 // A partial 8 x 32 tile; at most 16 columns take the one-vector body (half the multiply-adds).
@@ -154,38 +158,68 @@ __attribute__((target("avx512f,fma"))) void kernel_8x32_edge(
     bool accumulate, int64_t rows, int64_t cols, const Epilogue<float>* ep, int64_t i0,
     int64_t j0) {
     if (cols <= 16) {
-        tile_body<8, 1, true>(kc, a, b, ldb, c, ldc, accumulate, rows, cols, ep, i0, j0);
+        tile_body<8, 1, true>(kc, a, 1, 8, b, ldb, c, ldc, accumulate, rows, cols, ep, i0, j0);
     } else {
-        tile_body<8, 2, true>(kc, a, b, ldb, c, ldc, accumulate, rows, cols, ep, i0, j0);
+        tile_body<8, 2, true>(kc, a, 1, 8, b, ldb, c, ldc, accumulate, rows, cols, ep, i0, j0);
     }
 }
 
 __attribute__((target("avx512f,fma"))) void kernel_16x16(int64_t kc, const float* a,
                                                           const float* b, int64_t ldb, float* c,
                                                           int64_t ldc, bool accumulate) {
-    tile_body<16, 1, false>(kc, a, b, ldb, c, ldc, accumulate, 16, 16, nullptr, 0, 0);
+    tile_body<16, 1, false>(kc, a, 1, 16, b, ldb, c, ldc, accumulate, 16, 16, nullptr, 0, 0);
 }
 
 __attribute__((target("avx512f,fma"))) void kernel_16x16_fused(
     int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
     bool accumulate, const Epilogue<float>& ep, int64_t i0, int64_t j0) {
-    tile_body<16, 1, false>(kc, a, b, ldb, c, ldc, accumulate, 16, 16, &ep, i0, j0);
+    tile_body<16, 1, false>(kc, a, 1, 16, b, ldb, c, ldc, accumulate, 16, 16, &ep, i0, j0);
 }
 
 __attribute__((target("avx512f,fma"))) void kernel_16x16_edge(
     int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
     bool accumulate, int64_t rows, int64_t cols, const Epilogue<float>* ep, int64_t i0,
     int64_t j0) {
-    tile_body<16, 1, true>(kc, a, b, ldb, c, ldc, accumulate, rows, cols, ep, i0, j0);
+    tile_body<16, 1, true>(kc, a, 1, 16, b, ldb, c, ldc, accumulate, rows, cols, ep, i0, j0);
+}
+
+__attribute__((target("avx512f,fma"))) void kernel_8x32_in_place(
+    int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb,
+    float* c, int64_t ldc, bool accumulate, int64_t rows, int64_t cols,
+    const Epilogue<float>* ep, int64_t i0, int64_t j0) {
+    if (rows == 8 && cols == 32) {
+        tile_body<8, 2, false>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, 8, 32, ep, i0, j0);
+    } else if (cols <= 16) {
+        tile_body<8, 1, true>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, rows, cols, ep, i0,
+                              j0);
+    } else {
+        tile_body<8, 2, true>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, rows, cols, ep, i0,
+                              j0);
+    }
+}
+
+__attribute__((target("avx512f,fma"))) void kernel_16x16_in_place(
+    int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb,
+    float* c, int64_t ldc, bool accumulate, int64_t rows, int64_t cols,
+    const Epilogue<float>* ep, int64_t i0, int64_t j0) {
+    if (rows == 16 && cols == 16) {
+        tile_body<16, 1, false>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, 16, 16, ep, i0,
+                                j0);
+    } else {
+        tile_body<16, 1, true>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, rows, cols, ep, i0,
+                               j0);
+    }
 }
 
 }  // namespace
 
 KernelInfo avx512_kernel() {
-    return {"avx512", 8, 32, &kernel_8x32, &kernel_8x32_fused, &kernel_8x32_edge};
+    return {"avx512", 8, 32, &kernel_8x32, &kernel_8x32_fused, &kernel_8x32_edge,
+            &kernel_8x32_in_place};
 }
 KernelInfo avx512_narrow_kernel() {
-    return {"avx512", 16, 16, &kernel_16x16, &kernel_16x16_fused, &kernel_16x16_edge};
+    return {"avx512", 16, 16, &kernel_16x16, &kernel_16x16_fused, &kernel_16x16_edge,
+            &kernel_16x16_in_place};
 }
 
 }  // namespace tunecore::mlp::detail

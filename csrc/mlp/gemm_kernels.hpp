@@ -32,6 +32,14 @@ using EdgeKernel = void (*)(int64_t kc, const float* a, const float* b, int64_t 
                             int64_t ldc, bool accumulate, int64_t rows, int64_t cols,
                             const Epilogue<float>* ep, int64_t i0, int64_t j0);
 
+// Any tile up to MR x NR reading op(A) where it lies, A(i, p) at a[i * a_rs + p * a_cs],
+// instead of from a packed panel; finished with the epilogue in registers when ep is non-null
+// (a fusable one). The same arithmetic as the packed kernels, so bitwise the same C.
+using InPlaceKernel = void (*)(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs,
+                               const float* b, int64_t ldb, float* c, int64_t ldc,
+                               bool accumulate, int64_t rows, int64_t cols,
+                               const Epilogue<float>* ep, int64_t i0, int64_t j0);
+
 // Epilogues a fused kernel handles: bias_act with relu, leaky_relu or identity (tanh and
 // sigmoid need exp) and mul_act_grad with every activation.
 inline bool fusable(const Epilogue<float>& ep) {
@@ -55,6 +63,7 @@ struct KernelInfo {
     MicroKernel kernel;
     FusedKernel fused = nullptr;  // null where the family has none
     EdgeKernel edge = nullptr;    // null: edge tiles go through a scratch tile
+    InPlaceKernel in_place = nullptr;  // null: op(A) is always packed
 };
 
 // Defined in gemm_avx2.cpp and gemm_avx512.cpp (compiled with function target attributes, so
