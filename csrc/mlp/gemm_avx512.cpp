@@ -1,11 +1,12 @@
-// AVX-512 micro-kernels, reading A packed or where it lies. 8 x 32: sixteen 16-wide accumulators, two B loads and eight broadcasts
-// per step of p (FMA-bound on two FMA ports). 16 x 16, for products at most 16 columns wide
-// (the output layer): one B load and sixteen broadcasts per step, so a 10-column product
-// wastes 6 of 16 lanes instead of 22 of 32. Edge tiles (fewer rows or columns) run the same
-// loops and store through masks, finishing their epilogue in registers like full tiles. All
-// do one fused multiply-add per element and step of p, in the same order, so they give
-// bitwise the same C. Compiled with a function target attribute and only called after the
-// CPU was checked for AVX-512F.
+// AVX-512 micro-kernels. 8 x 32: sixteen 16-wide accumulators, two B loads and eight
+// broadcasts per step of p (FMA-bound on two FMA ports). 16 x 16, for products at most 16
+// columns wide (the output layer): one B load and sixteen broadcasts per step, so a 10-column
+// product wastes 6 of 16 lanes instead of 22 of 32. Each reads A from a packed panel or, the
+// in-place variants, from op(A) where it lies (its broadcasts need no particular layout).
+// Edge tiles (fewer rows or columns) run the same loops and store through masks, finishing
+// their epilogue in registers like full tiles. All do one fused multiply-add per element and
+// step of p, in the same order, so they give bitwise the same C. Compiled with a function
+// target attribute and only called after the CPU was checked for AVX-512F.
 #include "mlp/gemm_kernels.hpp"
 
 #if (defined(__x86_64__)) && (defined(__GNUC__) || defined(__clang__))
