@@ -174,6 +174,30 @@ def test_bad_option_values_are_usage_errors(capsys):
     assert "--top: must be an int >= 1, got 'zero'" in err
 
 
+@pytest.mark.parametrize(
+    "args, pattern",
+    [
+        (["frob"], "invalid choice: 'frob'"),
+        (["run"], "required: STUDY.TOML"),
+        (["report", "x.db", "--top"], "--top: expected one argument"),
+        (["demo", "--budget", "-5"], "--budget: must be a number > 0"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(capsys, args, pattern):
+    code, _, err = run_main(args, capsys)
+    assert code == 2
+    assert_one_line_error(err, pattern, "--help)")
+
+
+def test_report_on_an_empty_file_says_it_is_empty(tmp_path, capsys):
+    path = tmp_path / "empty.db"
+    path.write_bytes(b"")
+    code, _, err = run_main(["report", path], capsys)
+    assert code == 2
+    assert_one_line_error(err, "empty.db", "is an empty file")
+    assert path.read_bytes() == b""
+
+
 def test_help_exits_0(capsys):
     code, out, _ = run_main(["--help"], capsys)
     assert code == 0
@@ -318,6 +342,7 @@ def test_run_where_every_trial_fails_says_why_and_exits_1(tmp_path, capsys):
     counted = [line.split()[0] for line in reasons.splitlines() if " trial" in line]
     assert sum(int(n) for n in counted) == 3
     assert "binary_cross_entropy" in reasons
+    assert "configs[" not in reasons  # train's own message, not its place in a batch
 
 
 def test_report_on_a_folder_says_it_is_a_folder(tmp_path, capsys):
@@ -337,6 +362,14 @@ def test_run_refuses_an_existing_study_and_resumes_without_rerunning(random_stud
     assert code == 0, err
     assert _db_trials(random_study / "studies.db", "rs") == before
     assert "best configuration" in out
+
+
+def test_resume_of_a_study_not_stored_yet_says_so_and_starts_it(tmp_path, capsys):
+    config = write(tmp_path / "study.toml", RANDOM_STUDY.format(name="fresh", n_trials=2))
+    code, out, err = run_main(["run", config, "--resume", "--no-progress"], capsys)
+    assert code == 0, err
+    assert "no study 'fresh' in" in err and "to resume; starting it" in err
+    assert [r[1] for r in _db_trials(tmp_path / "studies.db", "fresh")] == ["complete"] * 2
 
 
 def test_report_lists_the_studies_when_several_and_none_named(random_study, capsys):

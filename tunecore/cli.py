@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -81,14 +81,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (and exit code 2) like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"tunecore: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of the ``tunecore`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="tunecore",
         description="Hyperparameter studies of neural networks on a fast C++ MLP core.",
     )
     parser.add_argument("--version", action="version", version=f"tunecore {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "-v",
         "--verbose",
@@ -357,6 +364,8 @@ def _check_tunecore_file(path: str) -> None:
     except sqlite3.DatabaseError as exc:
         raise ValueError(f"{path!r} is not a tunecore SQLite file ({exc})") from None
     if not found:
+        if Path(path).stat().st_size == 0:
+            raise ValueError(f"{path!r} is an empty file, not a tunecore SQLite file")
         raise ValueError(f"{path!r} is an SQLite file without tunecore studies")
 
 
@@ -752,6 +761,12 @@ def _build_study(config: StudyConfig, storage: str, *, resume: bool) -> tuple[An
         )
     if exists:
         return Study.load(storage, config.name, objective=objective), parts
+    if resume:
+        where = "memory" if storage == ":memory:" else storage
+        print(
+            f"tunecore: no study {config.name!r} in {where} to resume; starting it",
+            file=sys.stderr,
+        )
 
     space = config.build_space()
     strategy = config.build_strategy(space)

@@ -475,9 +475,10 @@ class MLPObjective(Objective):
             try:
                 return list(train_many(self.X, self.y, configs, **kwargs))
             except Exception as exc:  # noqa: BLE001 - fall back to one by one, per trial
-                if len(configs) == 1:
-                    return [exc]
-                logger.warning("train_many failed (%s); training the batch one by one", exc)
+                # One by one, each trial fails (or not) with train's own message, which
+                # names the argument rather than its place in the batch.
+                if len(configs) > 1:
+                    logger.warning("train_many failed (%s); training the batch one by one", exc)
         out: list[Any] = []
         single = {k: v for k, v in kwargs.items() if k not in ("deadline", "threads")}
         for config in configs:
