@@ -366,7 +366,7 @@ def test_run_refuses_an_existing_study_and_resumes_without_rerunning(random_stud
 
 def test_resume_of_a_study_not_stored_yet_says_so_and_starts_it(tmp_path, capsys):
     config = write(tmp_path / "study.toml", RANDOM_STUDY.format(name="fresh", n_trials=2))
-    code, out, err = run_main(["run", config, "--resume", "--no-progress"], capsys)
+    code, _, err = run_main(["run", config, "--resume", "--no-progress"], capsys)
     assert code == 0, err
     assert "no study 'fresh' in" in err and "to resume; starting it" in err
     assert [r[1] for r in _db_trials(tmp_path / "studies.db", "fresh")] == ["complete"] * 2
