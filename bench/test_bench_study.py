@@ -99,3 +99,18 @@ def test_study_configs_cover_the_space():
     assert all(32 <= k["batch_size"] <= 256 for k in kw)
     assert {len(k["hidden"]) for k in kw} == {1, 2}
     assert all(len(set(k["hidden"])) == 1 and 16 <= k["hidden"][0] <= 256 for k in kw)
+
+
+def test_accuracy_report_prints_each_contenders_best_and_mean(capsys):
+    """bench/report_study_accuracy.py: one row per contender, its best validation accuracy
+    for each seed and their mean."""
+    import report_study_accuracy
+
+    assert report_study_accuracy.main(["--seeds", "2", "--configs", "2", "--epochs", "2"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    body = {r.split(" | ")[0][2:]: r.strip("| ").split(" | ")[1:] for r in rows[1:]}
+    assert {"tunecore.train_many", "RandomizedSearchCV"} <= set(body)
+    for cells in body.values():
+        best = [float(c) for c in cells]
+        assert len(best) == 3 and all(0.0 < b <= 1.0 for b in best[:2])
+        assert abs(best[2] - (best[0] + best[1]) / 2) < 1e-4

@@ -52,6 +52,11 @@ def sample_configs(n: int = 32, seed: int = STUDY_SEED) -> list[dict[str, Any]]:
     return list(ParameterSampler(distributions(), n_iter=n, random_state=seed))
 
 
+def trial_seed(seed: int, i: int) -> int:
+    """The initialisation seed of configuration ``i`` in the study run with ``seed``."""
+    return 1000 * seed + i
+
+
 def to_train_kwargs(params: dict[str, Any], epochs: int, seed: int) -> dict[str, Any]:
     """One configuration as keywords of ``tunecore.training.train``."""
     return {
@@ -65,7 +70,9 @@ def to_train_kwargs(params: dict[str, Any], epochs: int, seed: int) -> dict[str,
     }
 
 
-def run_tunecore(n_configs: int = 32, epochs: int = 10, threads: int = 2) -> dict[str, Any]:
+def run_tunecore(
+    n_configs: int = 32, epochs: int = 10, threads: int = 2, seed: int = 0
+) -> dict[str, Any]:
     """All configurations in one ``tunecore.training.train_many`` call.
 
     Each trained model scores the validation split once, after its last epoch, as the
@@ -75,7 +82,10 @@ def run_tunecore(n_configs: int = 32, epochs: int = 10, threads: int = 2) -> dic
     from tunecore import training
 
     X_tr, y_tr, X_val, y_val = digits_split()
-    configs = [to_train_kwargs(p, epochs, i) for i, p in enumerate(sample_configs(n_configs))]
+    configs = [
+        to_train_kwargs(p, epochs, trial_seed(seed, i))
+        for i, p in enumerate(sample_configs(n_configs))
+    ]
     t0 = time.perf_counter()
     results = training.train_many(X_tr, y_tr, configs, threads=threads)
     accs = [r.model.score(X_val, y_val) for r in results]
@@ -84,7 +94,7 @@ def run_tunecore(n_configs: int = 32, epochs: int = 10, threads: int = 2) -> dic
 
 
 def run_torch(
-    n_configs: int = 32, epochs: int = 10, threads: int = 1, adam: str = "fused"
+    n_configs: int = 32, epochs: int = 10, threads: int = 1, adam: str = "fused", seed: int = 0
 ) -> dict[str, Any]:
     """A loop of PyTorch eager trainings, one configuration after the other."""
     import torch
@@ -98,9 +108,9 @@ def run_torch(
         t0 = time.perf_counter()
         accs = []
         for i, p in enumerate(sample_configs(n_configs)):
-            kw = to_train_kwargs(p, epochs, i)
+            kw = to_train_kwargs(p, epochs, trial_seed(seed, i))
             sizes = (X_tr.shape[1], *kw["hidden"], N_CLASSES)
-            net = TorchMLP(sizes, kw["batch_size"], adam=adam, lr=kw["lr"], seed=i)
+            net = TorchMLP(sizes, kw["batch_size"], adam=adam, lr=kw["lr"], seed=kw["seed"])
             for _ in range(epochs):
                 net.epoch(X_tr, y_tr)
             accs.append(float((net.predict(X_val) == y_val).mean()))
@@ -110,7 +120,9 @@ def run_torch(
     return {"seconds": seconds, "best_val_accuracy": max(accs), "val_accuracy": accs}
 
 
-def run_sklearn(n_configs: int = 32, epochs: int = 10, n_jobs: int = 2) -> dict[str, Any]:
+def run_sklearn(
+    n_configs: int = 32, epochs: int = 10, n_jobs: int = 2, seed: int = 0
+) -> dict[str, Any]:
     """RandomizedSearchCV over MLPClassifier, scored on the fixed validation split.
 
     The returned ``params`` are the configurations it trained, in order, so a caller can
@@ -122,7 +134,7 @@ def run_sklearn(n_configs: int = 32, epochs: int = 10, n_jobs: int = 2) -> dict[
     fold = np.r_[np.full(len(y_tr), -1), np.zeros(len(y_val), dtype=int)]
     search = RandomizedSearchCV(
         MLPClassifier(
-            solver="adam", activation="relu", alpha=0.0, max_iter=epochs, random_state=0
+            solver="adam", activation="relu", alpha=0.0, max_iter=epochs, random_state=seed
         ),
         distributions(),
         n_iter=n_configs,
