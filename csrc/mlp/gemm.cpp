@@ -394,27 +394,7 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
             for (int64_t ic = 0; ic < m; ic += kMC) {
                 const int64_t mc = std::min(kMC, m - ic);
                 const float* a_block = a.data + ic * a.rs + pc * a.cs;
-                if (in_place_a) {
-                    for (int64_t jr = 0; jr < nc; jr += nr) {
-                        const int64_t cols = std::min<int64_t>(nr, nc - jr);
-                        const bool in_place = direct_b && cols == nr;
-                        const float* bp = in_place ? b_block.data + jr : b_pack + jr * kc;
-                        const int64_t ldb = in_place ? b.rs : nr;
-                        for (int64_t ir = 0; ir < mc; ir += mr) {
-                            const int64_t rows = std::min<int64_t>(mr, mc - ir);
-                            float* ct = c + (ic + ir) * ldc + jc + jr;
-                            const bool fused = fuse && last;
-                            info.in_place(kc, a_block + ir * a.rs, a.rs, a.cs, bp, ldb, ct, ldc,
-                                          acc_flag, rows, cols, fused ? &ep : nullptr, ic + ir,
-                                          jc + jr);
-                            if (last && has_epilogue && !fused) {
-                                epilogue_tile(ep, ct, ldc, ic + ir, jc + jr, rows, cols);
-                            }
-                        }
-                    }
-                    continue;
-                }
-                pack_a(mc, kc, ConstView<float>{a_block, a.rs, a.cs}, mr, a_pack);
+                if (!in_place_a) pack_a(mc, kc, ConstView<float>{a_block, a.rs, a.cs}, mr, a_pack);
 
                 for (int64_t jr = 0; jr < nc; jr += nr) {
                     const int64_t cols = std::min<int64_t>(nr, nc - jr);
@@ -423,8 +403,18 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
                     const int64_t ldb = in_place ? b.rs : nr;
                     for (int64_t ir = 0; ir < mc; ir += mr) {
                         const int64_t rows = std::min<int64_t>(mr, mc - ir);
-                        const float* ap = a_pack + ir * kc;
                         float* ct = c + (ic + ir) * ldc + jc + jr;
+                        if (in_place_a) {
+                            const bool fused = fuse && last;
+                            info.in_place(kc, a_block + ir * a.rs, a.rs, a.cs, bp, ldb, ct, ldc,
+                                          acc_flag, rows, cols, fused ? &ep : nullptr, ic + ir,
+                                          jc + jr);
+                            if (last && has_epilogue && !fused) {
+                                epilogue_tile(ep, ct, ldc, ic + ir, jc + jr, rows, cols);
+                            }
+                            continue;
+                        }
+                        const float* ap = a_pack + ir * kc;
                         if (rows == mr && cols == nr && fuse && last) {
                             info.fused(kc, ap, bp, ldb, ct, ldc, acc_flag, ep, ic + ir, jc + jr);
                             continue;
