@@ -372,6 +372,23 @@ def test_resume_of_a_study_not_stored_yet_says_so_and_starts_it(tmp_path, capsys
     assert [r[1] for r in _db_trials(tmp_path / "studies.db", "fresh")] == ["complete"] * 2
 
 
+def test_report_into_a_closed_pipe_exits_quietly(random_study):
+    # As `tunecore report studies.db | head -1` once head has what it wants: the reader is
+    # gone before the report is written. That is no error: exit 0 and nothing on stderr.
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tunecore", "report", "studies.db", "--no-plots"],
+        cwd=random_study,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    child.stdout.close()
+    err = child.stderr.read().decode()
+    child.stderr.close()
+    assert child.wait(timeout=120) == 0, err
+    assert err == ""
+
+
 def test_report_lists_the_studies_when_several_and_none_named(random_study, capsys):
     config = write(random_study / "second.toml", RANDOM_STUDY.format(name="other", n_trials=2))
     assert run_main(["run", config, "--no-progress"], capsys)[0] == 0

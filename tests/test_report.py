@@ -246,9 +246,9 @@ def test_format_importance_marks_where_the_hierarchy_broke():
     assert lines[0].split() == ["rank", "parameter", "importance", "bar", "tier", "held"]
     rows = {line.split()[1]: line for line in lines[2:7]}
     assert lines[2].split()[1] == "batch_size"  # most important first
-    assert rows["batch_size"].rstrip().endswith("!")  # tier 2 above lr of tier 1
-    assert not rows["lr"].rstrip().endswith("!")
-    assert not rows["units"].rstrip().endswith("!")  # 0.02 > 0.001 but it is the earlier tier
+    assert rows["batch_size"].rstrip().endswith("no !")  # tier 2 above lr of tier 1
+    assert rows["lr"].rstrip().endswith("yes")
+    assert rows["units"].rstrip().endswith("yes")  # 0.02 > 0.001 but it is the earlier tier
     assert "40.0 %" in rows["batch_size"]
     assert "interactions and noise: 22.9 %" in text
     assert "tier 2: 45.0 %  !" in text

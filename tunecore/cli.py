@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import sqlite3
 import sys
 import time
@@ -240,12 +241,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     level_before = package_logger.level
     handler = _attach_log_handler(args.verbose)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, so that a reader gone away is caught below
+        return code
     except KeyboardInterrupt:
         if args.traceback:
             raise
         print("tunecore: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of our output went away (``tunecore report ... | head``): not an error.
+        # Point stdout at /dev/null so that the interpreter's final flush stays quiet too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
     except (ValueError, OSError, sqlite3.DatabaseError) as exc:
         # ConfigError is a ValueError; FileNotFoundError and PermissionError are OSErrors.
         if args.traceback:

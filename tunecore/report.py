@@ -553,9 +553,9 @@ def format_importance(
     Returns
     -------
     str
-        One row per parameter, most important first, with a bar, its tier and a ``!`` where
-        the hierarchy did not hold: the parameter measured more important (by more than
-        ``tolerance``) than some parameter of an earlier tier. Below: each tier's total, and a
+        One row per parameter, most important first, with a bar, its tier and whether the
+        hierarchy held for it: "no !" where the parameter measured more important (by more
+        than ``tolerance``) than some parameter of an earlier tier, else "yes". Below: each tier's total, and a
         line per broken pair.
 
     Examples
@@ -563,8 +563,8 @@ def format_importance(
     >>> print(format_importance({"lr": 0.1, "units": 0.6}, [["lr"], ["units"]]))
     rank  parameter  importance  bar                   tier  held
     ----  ---------  ----------  --------------------  ----  ----
-       1  units          60.0 %  ############          2     !
-       2  lr             10.0 %  ##                    1
+       1  units          60.0 %  ############          2     no !
+       2  lr             10.0 %  ##                    1     yes
     interactions and noise: 30.0 %
     tier 1: 10.0 %
     tier 2: 60.0 %  !
@@ -616,7 +616,7 @@ def format_importance(
         if assumed_order is not None:
             row += [
                 labels[tier_of[name]] if name in tier_of else "-",
-                "!" if name in flagged else "",
+                ("no !" if name in flagged else "yes") if name in tier_of else "-",
             ]
         rows.append(row)
     right = [True, False, True, False, False, False][: len(header)]
