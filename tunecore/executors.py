@@ -166,12 +166,14 @@ class ProcessExecutor:
         for job in jobs:
             try:
                 self._submit_to(self._pool, job)
-            except BrokenProcessPool:
+            except (BrokenProcessPool, OSError):
+                # A worker died. The pool says so (BrokenProcessPool), or, caught while it
+                # tears itself down, fails to start a replacement worker ("handle is closed").
                 self._renew_pool()
                 self._submit_to(self._pool, job)
 
     def _renew_pool(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        _abandon(self._pool)
         self._pool = self._new_pool(self.capacity)
 
     def _run_next_suspect(self) -> None:
@@ -199,7 +201,7 @@ class ProcessExecutor:
             except BrokenProcessPool as exc:
                 if pool is self._alone:
                     # It ran alone, so its own run killed the worker.
-                    self._alone.shutdown(wait=False, cancel_futures=True)
+                    _abandon(self._alone)
                     self._alone = None
                     reason = (
                         "the worker process died while this trial ran alone (the objective "
@@ -228,16 +230,31 @@ class ProcessExecutor:
         for future in self._futures:
             future.cancel()
         for pool in self._pools():
-            pool.shutdown(wait=False, cancel_futures=True)
+            _abandon(pool)  # the running trials are recorded interrupted: end them
         self._futures.clear()
         self._suspects.clear()
         self._cancelled = True
 
     def close(self) -> None:
-        # After cancel() the workers may still be finishing a trial nobody will read: do not
-        # wait for them.
+        # After cancel() the workers are being ended: do not wait for them.
         for pool in self._pools():
             pool.shutdown(wait=not self._cancelled, cancel_futures=True)
+
+
+def _abandon(pool: cf.ProcessPoolExecutor) -> None:
+    """Give up a broken pool without waiting for it, and end the workers it still has.
+
+    A worker the pool started while it was breaking (a trial submitted just before the break
+    showed) can be missed by the pool's own teardown, which then waits for it forever, and
+    at exit so does the interpreter. ``_processes`` is the pool's private map of its workers
+    (taken before ``shutdown``, which drops it); where it is missing, the pool is left to its
+    own teardown.
+    """
+    workers = getattr(pool, "_processes", None) or {}
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list(workers.values()):
+        if process.is_alive():
+            process.terminate()
 
 
 def make_executor(objective: Objective, n_jobs: int, *, start_method: str = "spawn") -> Any:
