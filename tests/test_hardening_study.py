@@ -26,7 +26,7 @@ from tunecore.space import Choice, Float, Int, Space
 from tunecore.storage import Storage
 from tunecore.strategies import CoarseToFine, RandomSearch
 from tunecore.study import Study
-from tunecore.trial import COMPLETE, INTERRUPTED, RUNNING
+from tunecore.trial import COMPLETE, FAILED, INTERRUPTED, RUNNING
 
 POSIX = sys.platform != "win32"
 SPACE = Space(
@@ -248,6 +248,42 @@ def test_ctrl_c_during_a_study_records_running_trials_as_interrupted(tmp_path, k
         # finished and the whole batch is interrupted.
         assert statuses == [INTERRUPTED] * len(statuses) and len(statuses) >= 2
     storage.close()
+
+
+# ------------------------------------------------------------------------------------------
+# Objectives that kill their worker, every one of them.
+
+
+def kills_itself(params, seed):  # pragma: no cover - runs in a worker
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def killed_workers_child(path: str) -> None:  # pragma: no cover - runs in a subprocess
+    study = Study.create("k", kills_itself, RandomSearch(MLP_SPACE, 12), storage=path, seed=4)
+    study.run(n_jobs=2, progress=False)
+    print("finished", flush=True)
+
+
+@pytest.mark.skipif(not POSIX, reason="SIGKILL is POSIX only")
+def test_a_study_whose_every_trial_kills_its_worker_ends_and_exits(tmp_path):
+    # Every pool breaks on its first trial, while the study keeps submitting: the pools and
+    # their workers must all be ended, or the process hangs at exit waiting for one.
+    path = tmp_path / "killed.db"
+    child = _spawn(f"killed_workers_child({str(path)!r})", stdout=subprocess.PIPE, text=True)
+    try:
+        out, _ = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0 and out.strip() == "finished"
+    storage = Storage(path)
+    trials = storage.trials(storage.get_study("k")["id"])
+    storage.close()
+    assert [t.number for t in trials] == list(range(12))
+    for trial in trials:
+        assert trial.status == FAILED
+        assert "worker process died while this trial ran alone" in trial.reason
 
 
 # ------------------------------------------------------------------------------------------
