@@ -605,7 +605,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _say(
             f"every tier converged ({args.patience} trials in a row without improving its best "
             f"by {strategy.min_improvement:.0%}) after {used:.1f} s of the study's "
-            f"{study_seconds:.0f} s; the rest of the budget is not spent"
+            f"{study_seconds:.0f} s (--budget less {args.budget - study_seconds:.0f} s kept "
+            "for the retraining and plots); the rest of the budget is not spent"
         )
     _say()
 
