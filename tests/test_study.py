@@ -234,6 +234,33 @@ def test_a_worker_that_dies_fails_only_the_trial_that_killed_it(seed, n_jobs):
     assert study.best_trial.params["x"] <= 0.7
 
 
+def dies(params):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_trials_broken_by_a_dead_worker_do_not_re_run_after_the_budget():
+    from tunecore.executors import Job, ProcessExecutor
+    from tunecore.objectives import CallableObjective
+    from tunecore.trial import INTERRUPTED
+
+    executor = ProcessExecutor(CallableObjective(dies), 2)
+    try:
+        # Each kills its worker, or is broken by the other's doing so, whatever the timing.
+        executor.submit([Job(0, {"x": 0.9}, seed=0), Job(1, {"x": 0.1}, seed=1)])
+        spent = time.monotonic() - 1.0  # the budget ran out before the crash showed
+        finished = []
+        while executor.in_flight:
+            finished += executor.wait(deadline=spent)
+    finally:
+        executor.close()
+    # Both broke a pool; neither may start again, so neither is judged (which one killed it
+    # is not known): both stay interrupted, for a resumed study to run.
+    assert sorted(j.number for j, _ in finished) == [0, 1]
+    for _, outcome in finished:
+        assert outcome.status == INTERRUPTED
+        assert "budget's time ran out before its re-run" in outcome.reason
+
+
 def test_study_create_refuses_a_taken_name_and_loads_on_request(tmp_path):
     path = tmp_path / "s.db"
     Study.create("s", quadratic, RandomSearch(SPACE, 3), storage=path).run(progress=False)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tunecore.objectives import Objective, Outcome
-from tunecore.trial import FAILED
+from tunecore.trial import FAILED, INTERRUPTED
 
 
 @dataclass
@@ -166,9 +166,11 @@ class ProcessExecutor:
         for job in jobs:
             try:
                 self._submit_to(self._pool, job)
-            except (BrokenProcessPool, OSError):
+            except (BrokenProcessPool, OSError, ValueError, RuntimeError):
                 # A worker died. The pool says so (BrokenProcessPool), or, caught while it
-                # tears itself down, fails to start a replacement worker ("handle is closed").
+                # tears itself down, fails to start a replacement worker (OSError "handle is
+                # closed", ValueError "bad value(s) in fds_to_keep"). One more failure, in a
+                # fresh pool, is not the pool's doing and propagates.
                 self._renew_pool()
                 self._submit_to(self._pool, job)
 
@@ -189,11 +191,10 @@ class ProcessExecutor:
         May return an empty list when what finished were trials broken by a dead worker: they
         stay in flight until their re-run alone ends.
         """
-        self._run_next_suspect()
+        out = self._next_suspect(deadline)
         if not self._futures:
-            return []
+            return out
         done, _ = cf.wait(list(self._futures), return_when=cf.FIRST_COMPLETED)
-        out = []
         for future in sorted(done, key=lambda f: self._futures[f][0].number):
             job, pool = self._futures.pop(future)
             try:
@@ -217,8 +218,19 @@ class ProcessExecutor:
                 outcome = Outcome(FAILED, reason=f"{type(exc).__name__}: {exc}")
             out.append((job, outcome))
         self._suspects.sort(key=lambda j: j.number)
+        return out + self._next_suspect(deadline)
+
+    def _next_suspect(self, deadline: float | None) -> list[tuple[Job, Outcome]]:
+        """Start the next re-run alone; or, once the budget is spent, give up every waiting
+        one as interrupted (no trial starts after the budget, re-runs included; a resumed
+        study runs them)."""
+        if self._suspects and deadline is not None and time.monotonic() >= deadline:
+            reason = "a worker died beside it and the budget's time ran out before its re-run"
+            out = [(job, Outcome(INTERRUPTED, reason=reason)) for job in self._suspects]
+            self._suspects.clear()
+            return out
         self._run_next_suspect()
-        return out
+        return []
 
     def pending_jobs(self) -> list[Job]:
         return [job for job, _ in self._futures.values()] + list(self._suspects)
