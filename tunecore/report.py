@@ -555,8 +555,8 @@ def format_importance(
     str
         One row per parameter, most important first, with a bar, its tier and whether the
         hierarchy held for it: "no !" where the parameter measured more important (by more
-        than ``tolerance``) than some parameter of an earlier tier, else "yes". Below: each tier's total, and a
-        line per broken pair.
+        than ``tolerance``) than some parameter of an earlier tier, else "yes". Below: each
+        tier's total, and a line per broken pair.
 
     Examples
     --------

@@ -363,7 +363,8 @@ void gemm_serial(int64_t m, int64_t n, int64_t k, ConstView<float> a, ConstView<
     const int nr = info.nr;
     const bool has_epilogue = ep.kind != EpilogueKind::none;
     // Full tiles of the last depth block finish in registers where the kernel can.
-    const bool fuse = has_epilogue && info.fused != nullptr && detail::fusable(ep);
+    const bool fuse = has_epilogue && (info.fused != nullptr || info.in_place != nullptr) &&
+                      detail::fusable(ep);
     float* a_pack = area;
     float* b_pack = area + round16(kMC * kKC);
     alignas(64) float tile[kMaxMR * kMaxNR];

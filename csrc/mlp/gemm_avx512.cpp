@@ -1,10 +1,10 @@
 // AVX-512 micro-kernels. 8 x 32: sixteen 16-wide accumulators, two B loads and eight
 // broadcasts per step of p (FMA-bound on two FMA ports). 16 x 16, for products at most 16
 // columns wide (the output layer): one B load and sixteen broadcasts per step, so a 10-column
-// product wastes 6 of 16 lanes instead of 22 of 32. Each reads A from a packed panel or, the
-// in-place variants, from op(A) where it lies (its broadcasts need no particular layout).
-// Edge tiles (fewer rows or columns) run the same loops and store through masks, finishing
-// their epilogue in registers like full tiles. All do one fused multiply-add per element and
+// product wastes 6 of 16 lanes instead of 22 of 32. Each reads op(A) where it lies (its
+// broadcasts need no particular layout), or a packed panel through the same loops. Edge
+// tiles (fewer rows or columns) run the same loops and store through masks, finishing their
+// epilogue in registers like full tiles. All do one fused multiply-add per element and
 // step of p, in the same order, so they give bitwise the same C. Compiled with a function
 // target attribute and only called after the CPU was checked for AVX-512F.
 #include "mlp/gemm_kernels.hpp"
@@ -141,49 +141,6 @@ __attribute__((target("avx512f,fma"))) inline void tile_body(
     }
 }
 
-__attribute__((target("avx512f,fma"))) void kernel_8x32(int64_t kc, const float* a,
-                                                         const float* b, int64_t ldb, float* c,
-                                                         int64_t ldc, bool accumulate) {
-    tile_body<8, 2, false>(kc, a, 1, 8, b, ldb, c, ldc, accumulate, 8, 32, nullptr, 0, 0);
-}
-
-__attribute__((target("avx512f,fma"))) void kernel_8x32_fused(
-    int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
-    bool accumulate, const Epilogue<float>& ep, int64_t i0, int64_t j0) {
-    tile_body<8, 2, false>(kc, a, 1, 8, b, ldb, c, ldc, accumulate, 8, 32, &ep, i0, j0);
-}
-
-// A partial 8 x 32 tile; at most 16 columns take the one-vector body (half the multiply-adds).
-__attribute__((target("avx512f,fma"))) void kernel_8x32_edge(
-    int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
-    bool accumulate, int64_t rows, int64_t cols, const Epilogue<float>* ep, int64_t i0,
-    int64_t j0) {
-    if (cols <= 16) {
-        tile_body<8, 1, true>(kc, a, 1, 8, b, ldb, c, ldc, accumulate, rows, cols, ep, i0, j0);
-    } else {
-        tile_body<8, 2, true>(kc, a, 1, 8, b, ldb, c, ldc, accumulate, rows, cols, ep, i0, j0);
-    }
-}
-
-__attribute__((target("avx512f,fma"))) void kernel_16x16(int64_t kc, const float* a,
-                                                          const float* b, int64_t ldb, float* c,
-                                                          int64_t ldc, bool accumulate) {
-    tile_body<16, 1, false>(kc, a, 1, 16, b, ldb, c, ldc, accumulate, 16, 16, nullptr, 0, 0);
-}
-
-__attribute__((target("avx512f,fma"))) void kernel_16x16_fused(
-    int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
-    bool accumulate, const Epilogue<float>& ep, int64_t i0, int64_t j0) {
-    tile_body<16, 1, false>(kc, a, 1, 16, b, ldb, c, ldc, accumulate, 16, 16, &ep, i0, j0);
-}
-
-__attribute__((target("avx512f,fma"))) void kernel_16x16_edge(
-    int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
-    bool accumulate, int64_t rows, int64_t cols, const Epilogue<float>* ep, int64_t i0,
-    int64_t j0) {
-    tile_body<16, 1, true>(kc, a, 1, 16, b, ldb, c, ldc, accumulate, rows, cols, ep, i0, j0);
-}
-
 __attribute__((target("avx512f,fma"))) void kernel_8x32_in_place(
     int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb,
     float* c, int64_t ldc, bool accumulate, int64_t rows, int64_t cols,
@@ -212,15 +169,29 @@ __attribute__((target("avx512f,fma"))) void kernel_16x16_in_place(
     }
 }
 
+// The packed interface of the family (a full tile from a packed panel of A). gemm() reads A
+// in place with these kernels, so this serves callers that pack.
+__attribute__((target("avx512f,fma"))) void kernel_8x32(int64_t kc, const float* a,
+                                                         const float* b, int64_t ldb, float* c,
+                                                         int64_t ldc, bool accumulate) {
+    kernel_8x32_in_place(kc, a, 1, 8, b, ldb, c, ldc, accumulate, 8, 32, nullptr, 0, 0);
+}
+
+__attribute__((target("avx512f,fma"))) void kernel_16x16(int64_t kc, const float* a,
+                                                          const float* b, int64_t ldb, float* c,
+                                                          int64_t ldc, bool accumulate) {
+    kernel_16x16_in_place(kc, a, 1, 16, b, ldb, c, ldc, accumulate, 16, 16, nullptr, 0, 0);
+}
+
 }  // namespace
 
+// No separate fused or edge kernels: the in-place ones finish every tile, full or partial,
+// with its epilogue in registers.
 KernelInfo avx512_kernel() {
-    return {"avx512", 8, 32, &kernel_8x32, &kernel_8x32_fused, &kernel_8x32_edge,
-            &kernel_8x32_in_place};
+    return {"avx512", 8, 32, &kernel_8x32, nullptr, nullptr, &kernel_8x32_in_place};
 }
 KernelInfo avx512_narrow_kernel() {
-    return {"avx512", 16, 16, &kernel_16x16, &kernel_16x16_fused, &kernel_16x16_edge,
-            &kernel_16x16_in_place};
+    return {"avx512", 16, 16, &kernel_16x16, nullptr, nullptr, &kernel_16x16_in_place};
 }
 
 }  // namespace tunecore::mlp::detail

@@ -61,7 +61,7 @@ struct KernelInfo {
     int mr;
     int nr;
     MicroKernel kernel;
-    FusedKernel fused = nullptr;  // null where the family has none
+    FusedKernel fused = nullptr;  // null where the family has none (or reads A in place)
     EdgeKernel edge = nullptr;    // null: edge tiles go through a scratch tile
     InPlaceKernel in_place = nullptr;  // null: op(A) is always packed
 };
