@@ -11,6 +11,7 @@ CPU supports) is then compared with the float64 gradient at float32 tolerance.
 from __future__ import annotations
 
 import itertools
+import zlib
 
 import numpy as np
 import pytest
@@ -96,7 +97,9 @@ CASES = [
 
 @pytest.mark.parametrize("activation,loss,batch_norm,hidden", CASES)
 def test_gradient_matches_finite_differences(activation, loss, batch_norm, hidden):
-    rng = np.random.default_rng(abs(hash((activation, loss, batch_norm, hidden))) % 2**32)
+    # A seed from the case's text: hash() of strings changes with every process, which drew
+    # new data each run and now and then put a pre-activation within h of leaky_relu's kink.
+    rng = np.random.default_rng(zlib.crc32(repr((activation, loss, batch_norm, hidden)).encode()))
     config = core_config(
         hidden=hidden, activation=activation, loss=loss, batch_norm=batch_norm,
         l2=0.05 if batch_norm else 0.0, seed=3,
@@ -216,7 +219,7 @@ def test_batch_norm_running_statistics_use_the_unbiased_variance():
 
 
 @pytest.mark.parametrize("kernel", _core._gemm_kernels())
-@pytest.mark.parametrize("trans_a,trans_b", itertools.product([False, True], repeat=2))
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
 def test_packed_product_matches_reference(kernel, trans_a, trans_b):
     rng = np.random.default_rng(2)
     # Shapes around the block sizes (MC 144, KC 256, NC 512) and the micro-tiles; small row-major
